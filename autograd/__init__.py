@@ -1,0 +1,92 @@
+"""gradwire's autograd: a reverse-mode automatic differentiation engine on NumPy.
+
+``import autograd`` needs only NumPy: the observers (`autograd.viz`, `autograd.testing`)
+load their own dependencies when first imported.
+"""
+
+from . import ops
+from .engine import backward, grad
+from .function import Function, FunctionCtx
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .primitive import ShapeError
+from .routines import (
+    abs,
+    arange,
+    cat,
+    clip,
+    concatenate,
+    cos,
+    exp,
+    full,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    ones,
+    ones_like,
+    relu,
+    sigmoid,
+    sin,
+    softmax,
+    split,
+    sqrt,
+    stack,
+    sum,
+    tanh,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+from .tensor import Tensor
+
+__all__ = [
+    "Function",
+    "FunctionCtx",
+    "GradcheckError",
+    "ShapeError",
+    "Tensor",
+    "abs",
+    "arange",
+    "backward",
+    "cat",
+    "clip",
+    "concatenate",
+    "cos",
+    "enable_grad",
+    "exp",
+    "full",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_grad_enabled",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "matmul",
+    "maximum",
+    "mean",
+    "minimum",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "ops",
+    "relu",
+    "set_grad_enabled",
+    "sigmoid",
+    "sin",
+    "softmax",
+    "split",
+    "sqrt",
+    "stack",
+    "sum",
+    "tanh",
+    "tensor",
+    "where",
+    "zeros",
+    "zeros_like",
+]

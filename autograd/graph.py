@@ -1,0 +1,186 @@
+"""The recorded graph: `Node` (one per recorded primitive call) and grad mode.
+
+A `Node` stands for one call of a primitive. It keeps what the engine needs to send
+gradient messages backwards: the primitive (which knows its vector-Jacobian products),
+the parent nodes of its inputs, the values saved for backward, and the gradient that is
+pending while a backward pass runs. Leaf tensors that require grad get a `LeafNode`,
+so the engine only ever sees nodes.
+
+Grad mode (`no_grad`, `enable_grad`, `set_grad_enabled`) is thread-local.
+
+This module imports nothing from the rest of the package.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_grad_enabled() -> bool:
+    """Return True when operations on tensors that require grad are being recorded."""
+    return _mode.enabled
+
+
+class set_grad_enabled:
+    """Switch recording on or off, in this thread, for a ``with`` block or a decorated function.
+
+    Args:
+        mode: True to record operations for backward, False to stop recording.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._previous: list[bool] = []
+        # Called plainly (not as a context manager) it switches the mode at once, like PyTorch.
+        self._previous.append(_mode.enabled)
+        _mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self._previous.pop()
+
+    def __call__(self, func: F) -> F:
+        mode = self.mode
+        _mode.enabled = self._previous.pop()  # used as a decorator: undo the immediate switch
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad:
+    """Stop recording operations, in this thread, inside a ``with`` block or a decorated function.
+
+    Tensors computed under ``no_grad`` have no ``grad_fn`` and never require grad, which saves
+    the memory and time of recording (evaluation, optimizer updates).
+    """
+
+    _mode_inside = False
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._previous.append(_mode.enabled)
+        _mode.enabled = self._mode_inside
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self._previous.pop()
+
+    def __call__(self, func: F) -> F:
+        cls = type(self)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with cls():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class enable_grad(no_grad):
+    """Record operations again inside a ``no_grad`` region (a ``with`` block or a decorated function)."""
+
+    _mode_inside = True
+
+
+class Node:
+    """One recorded call of a primitive: the unit the engine walks during backward.
+
+    Attributes:
+        prim: the primitive (see `autograd.primitive`); None for a leaf.
+        parents: one entry per input: that input's node, or None when it needs no gradient.
+        saved: the input tensors, kept for the vector-Jacobian products; None once released.
+        attrs: non-tensor arguments of the call (axis, shape, index, scalar), as a tuple.
+        out_data: the output array, kept only by primitives whose VJP uses the output.
+        pending: the gradient summed so far for this node's output during a backward pass.
+        deps: consumers not yet run during a backward pass (zero outside one).
+        hooks: functions run on this node's gradient before it is used, or None.
+    """
+
+    __slots__ = ("prim", "parents", "saved", "attrs", "out_data", "pending", "deps", "hooks", "__weakref__")
+
+    def __init__(self, prim: Any, parents: tuple, saved: Any, attrs: tuple, out_data: Any) -> None:
+        self.prim = prim
+        self.parents = parents
+        self.saved = saved
+        self.attrs = attrs
+        self.out_data = out_data
+        self.pending = None
+        self.deps = 0
+        self.hooks = None
+
+    @property
+    def name(self) -> str:
+        """The primitive's name ("mul", "matmul", ...)."""
+        return self.prim.name
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for the node of a leaf tensor (it accumulates into ``.grad``)."""
+        return False
+
+    @property
+    def released(self) -> bool:
+        """True once a backward pass has freed the values saved for this node."""
+        return self.saved is None
+
+    def release(self) -> None:
+        """Drop the values saved for backward; the node keeps its place in the graph."""
+        self.saved = None
+        self.attrs = None
+        self.out_data = None
+
+    def add_hook(self, hook: Callable) -> None:
+        """Run ``hook(grad)`` on this node's gradient before it is used; a non-None result replaces it."""
+        if self.hooks is None:
+            self.hooks = []
+        self.hooks.append(hook)
+
+    def __repr__(self) -> str:
+        return f"<{self.prim.name}>"
+
+
+class LeafNode(Node):
+    """The node of a leaf tensor that requires grad: the engine accumulates into its ``.grad``."""
+
+    __slots__ = ("tensor_ref",)
+
+    def __init__(self, tensor: Any) -> None:
+        super().__init__(None, (), (), (), None)
+        self.tensor_ref = weakref.ref(tensor)
+
+    @property
+    def name(self) -> str:
+        """ "leaf", or the tensor's own name when it has one."""
+        tensor = self.tensor_ref()
+        return (tensor.name if tensor is not None and tensor.name else None) or "leaf"
+
+    @property
+    def is_leaf(self) -> bool:
+        """Always True."""
+        return True
+
+    def release(self) -> None:
+        """Leaves save nothing, so there is nothing to free."""
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"

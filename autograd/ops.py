@@ -1,0 +1,443 @@
+"""The primitive table: every operation the engine knows, its NumPy forward and its gradient.
+
+Each entry is one primitive: a name, a forward on NumPy arrays and one vector-Jacobian
+product (VJP) per input, written in Tensor operations so that gradients of gradients work.
+A rule reads ``(grad, out, *inputs, *attrs) -> gradient``; binary rules may return a
+gradient of the broadcast shape (`primitive.Binary` sums it back to the input's shape).
+Raw NumPy appears in a rule only for masks whose derivative is zero.
+
+Everything else in the API (mean, var, sigmoid's friends, stack, split, ...) is a
+composite of these. Imports: numpy and `autograd.primitive` only.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .primitive import Binary, NonDifferentiable, ShapeError, Unary, Variadic
+
+# ───────────────────────────── helpers for rules ─────────────────────────────
+
+
+def _normalize_axes(axis, ndim: int) -> tuple:
+    """Axis argument (None, int or tuple; negatives allowed) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    size = builtins.max(ndim, 1)  # this module's `max` is the primitive
+    for a in axes:
+        if not -size <= a < size:
+            raise ShapeError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % size)
+    return tuple(sorted(set(out)))
+
+
+def _unreduce(g, shape: tuple, axis, keepdims: bool):
+    """Broadcast the gradient of a reduction back over the reduced axes."""
+    if not keepdims:
+        kept = list(shape)
+        for a in _normalize_axes(axis, len(shape)):
+            kept[a] = 1
+        g = g.reshape(tuple(kept))
+    return g.broadcast_to(shape)
+
+
+def _keep(x: np.ndarray, axis, keepdims: bool, full_ndim: int) -> np.ndarray:
+    """A reduced array with the reduced axes restored (as size 1), for broadcasting against the input."""
+    if keepdims:
+        return x
+    kept = list(np.shape(x))
+    for a in _normalize_axes(axis, full_ndim):
+        kept.insert(a, 1)
+    return np.reshape(x, kept)
+
+
+def _tie_share(x: np.ndarray, extreme: np.ndarray, axis, keepdims: bool) -> np.ndarray:
+    """Where ``x`` equals its reduced extreme, 1/number-of-ties; elsewhere 0 (ties split the gradient)."""
+    hits = x == _keep(extreme, axis, keepdims, x.ndim)
+    return (hits / hits.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
+
+
+def _mask(condition: np.ndarray, dtype) -> np.ndarray:
+    """A 0/1 mask in the gradient's dtype (its derivative is zero, so a raw array is fine)."""
+    return condition.astype(dtype)
+
+
+# ───────────────────────────── elementwise unary ─────────────────────────────
+
+neg = Unary("neg", np.negative, lambda g, out, x: -g, doc="-x")
+exp = Unary("exp", np.exp, lambda g, out, x: g * out, saves_output=True, doc="e**x")
+log = Unary("log", np.log, lambda g, out, x: g / x, doc="natural logarithm")
+sqrt = Unary("sqrt", np.sqrt, lambda g, out, x: g / out * 0.5, saves_output=True, doc="square root")
+abs = Unary("abs", np.abs, lambda g, out, x: g * np.sign(x.data), doc="|x| (gradient 0 at 0)")
+sin = Unary("sin", np.sin, lambda g, out, x: g * x.cos(), doc="sine")
+cos = Unary("cos", np.cos, lambda g, out, x: -(g * x.sin()), doc="cosine")
+tanh = Unary("tanh", np.tanh, lambda g, out, x: tanh_backward(g, out), saves_output=True, doc="hyperbolic tangent")
+relu = Unary("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * _mask(x.data > 0, g.dtype), doc="max(x, 0)")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp(-log(1 + e**-x)): no overflow warning for large |x| and full precision in both tails.
+    return np.exp(-np.logaddexp(0, -x))
+
+
+sigmoid = Unary(
+    "sigmoid", _sigmoid, lambda g, out, x: sigmoid_backward(g, out), saves_output=True, doc="1 / (1 + e**-x)"
+)
+
+
+def _clip(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+def _vjp_clip(g, out, x, lo, hi):
+    inside = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        inside &= x.data >= lo
+    if hi is not None:
+        inside &= x.data <= hi
+    return g * _mask(inside, g.dtype)
+
+
+clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes where lo <= x <= hi")
+
+# Python scalars go to scalar primitives: no constant tensor, no broadcasting, no dtype promotion.
+add_scalar = Unary("add_scalar", np.add, lambda g, out, x, c: g, doc="x + c for a Python number c")
+mul_scalar = Unary("mul_scalar", np.multiply, lambda g, out, x, c: g * c, doc="x * c for a Python number c")
+pow_scalar = Unary(
+    "pow_scalar", np.power, lambda g, out, x, c: g * (x ** (c - 1)) * c, doc="x ** c for a Python number c"
+)
+
+# ─────────────────────── fused backward helpers (still differentiable) ───────────────────────
+
+tanh_backward = Binary(
+    "tanh_backward",
+    lambda g, y: g * (1 - y * y),
+    lambda g2, out, g, y: tanh_backward(g2, y),
+    lambda g2, out, g, y: g2 * g * y * -2.0,
+    doc="g * (1 - y**2): the VJP of tanh as one node",
+)
+sigmoid_backward = Binary(
+    "sigmoid_backward",
+    lambda g, y: g * y * (1 - y),
+    lambda g2, out, g, y: sigmoid_backward(g2, y),
+    lambda g2, out, g, y: g2 * g * (1 - y * 2.0),
+    doc="g * y * (1 - y): the VJP of sigmoid as one node",
+)
+
+# ───────────────────────────── elementwise binary ─────────────────────────────
+
+add = Binary("add", np.add, lambda g, out, a, b: g, lambda g, out, a, b: g, doc="a + b")
+sub = Binary("sub", np.subtract, lambda g, out, a, b: g, lambda g, out, a, b: -g, doc="a - b")
+mul = Binary("mul", np.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a, doc="a * b")
+div = Binary(
+    "div", np.divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -(g * out) / b, saves_output=True, doc="a / b"
+)
+pow = Binary(
+    "pow",
+    np.power,
+    lambda g, out, a, b: g * b * a ** (b - 1),
+    lambda g, out, a, b: g * out * a.log(),
+    saves_output=True,
+    doc="a ** b (the gradient for b needs a > 0)",
+)
+
+
+def _tie_split(first: np.ndarray, second: np.ndarray, dtype) -> np.ndarray:
+    """1 where ``first`` wins, 0.5 on ties, 0 where it loses (maximum/minimum share ties evenly)."""
+    return ((first > second) + 0.5 * (first == second)).astype(dtype)
+
+
+maximum = Binary(
+    "maximum",
+    np.maximum,
+    lambda g, out, a, b: g * _tie_split(a.data, b.data, g.dtype),
+    lambda g, out, a, b: g * _tie_split(b.data, a.data, g.dtype),
+    doc="elementwise max; on ties each input gets half the gradient",
+)
+minimum = Binary(
+    "minimum",
+    np.minimum,
+    lambda g, out, a, b: g * _tie_split(b.data, a.data, g.dtype),
+    lambda g, out, a, b: g * _tie_split(a.data, b.data, g.dtype),
+    doc="elementwise min; on ties each input gets half the gradient",
+)
+
+
+def _where(a, b, condition):
+    return np.where(condition, a, b)
+
+
+where = Binary(
+    "where",
+    _where,
+    lambda g, out, a, b, c: g * _mask(np.broadcast_to(c, g.shape), g.dtype),
+    lambda g, out, a, b, c: g * _mask(~np.broadcast_to(c, g.shape), g.dtype),
+    doc="condition ? a : b (condition is a constant boolean array)",
+)
+
+# ───────────────────────────── reductions ─────────────────────────────
+
+
+def _sum(x, axis, keepdims):
+    return np.asarray(np.sum(x, axis=axis, keepdims=keepdims))
+
+
+def _max(x, axis, keepdims):
+    return np.asarray(np.max(x, axis=axis, keepdims=keepdims))
+
+
+def _min(x, axis, keepdims):
+    return np.asarray(np.min(x, axis=axis, keepdims=keepdims))
+
+
+def _logsumexp(x, axis, keepdims):
+    peak = np.max(x, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0)  # rows of -inf (or inf) must not give inf - inf
+    total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    return np.asarray(total if keepdims else np.squeeze(total, axis=_normalize_axes(axis, x.ndim)))
+
+
+sum = Unary(
+    "sum",
+    _sum,
+    lambda g, out, x, axis, keepdims: _unreduce(g, x.shape, axis, keepdims),
+    doc="sum over axis (None, int or tuple), keepdims",
+)
+max = Unary(
+    "max",
+    _max,
+    lambda g, out, x, axis, keepdims: (
+        _unreduce(g, x.shape, axis, keepdims) * _tie_share(x.data, out.data, axis, keepdims)
+    ),
+    saves_output=True,
+    doc="max over axis; tied maxima share the gradient evenly",
+)
+min = Unary(
+    "min",
+    _min,
+    lambda g, out, x, axis, keepdims: (
+        _unreduce(g, x.shape, axis, keepdims) * _tie_share(x.data, out.data, axis, keepdims)
+    ),
+    saves_output=True,
+    doc="min over axis; tied minima share the gradient evenly",
+)
+logsumexp = Unary(
+    "logsumexp",
+    _logsumexp,
+    lambda g, out, x, axis, keepdims: (
+        _unreduce(g, x.shape, axis, keepdims) * (x - _unreduce(out, x.shape, axis, keepdims)).exp()
+    ),
+    saves_output=True,
+    doc="log(sum(exp(x))) over axis, computed stably",
+)
+
+
+def _softmax(x, axis):
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x, axis):
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+softmax = Unary(
+    "softmax",
+    _softmax,
+    lambda g, out, x, axis: out * (g - (g * out).sum(axis, True)),
+    saves_output=True,
+    doc="exp(x) / sum(exp(x)) along one axis, computed stably",
+)
+log_softmax = Unary(
+    "log_softmax",
+    _log_softmax,
+    lambda g, out, x, axis: g - out.exp() * g.sum(axis, True),
+    saves_output=True,
+    doc="x - logsumexp(x) along one axis, computed stably",
+)
+
+# ───────────────────────────── shape ─────────────────────────────
+
+
+def _sum_to(x, shape):
+    """Sum ``x`` over the dimensions that broadcasting added or stretched, giving ``shape``."""
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    if lead < 0 or any(s != 1 and s != d for s, d in zip(shape, x.shape[lead:])):
+        raise ShapeError(f"sum_to: cannot reduce shape {x.shape} to {shape}")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
+    return np.asarray(np.sum(x, axis=axes, keepdims=True).reshape(shape))
+
+
+def _broadcast_to(x, shape):
+    try:
+        return np.broadcast_to(x, shape)
+    except ValueError:
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+
+
+def _reshape(x, shape):
+    try:
+        return np.reshape(x, shape)
+    except ValueError:
+        raise ShapeError(f"reshape: cannot reshape {x.shape} (size {x.size}) into {shape}") from None
+
+
+def _transpose(x, axes):
+    try:
+        return np.transpose(x, axes)
+    except ValueError:
+        raise ShapeError(f"transpose: axes {axes} do not fit a tensor of shape {x.shape}") from None
+
+
+reshape = Unary("reshape", _reshape, lambda g, out, x, shape: g.reshape(x.shape), doc="same data, new shape")
+transpose = Unary(
+    "transpose",
+    _transpose,
+    lambda g, out, x, axes: g.transpose(*np.argsort(axes)),
+    doc="permute axes (axes given in full)",
+)
+broadcast_to = Unary(
+    "broadcast_to", _broadcast_to, lambda g, out, x, shape: g.sum_to(x.shape), doc="broadcast to a shape (a view)"
+)
+sum_to = Unary("sum_to", _sum_to, lambda g, out, x, shape: g.broadcast_to(x.shape), doc="sum broadcast dimensions away")
+astype = Unary(
+    "astype", lambda x, dtype: x.astype(dtype), lambda g, out, x, dtype: g.astype(x.dtype), doc="change dtype"
+)
+
+# ───────────────────────────── indexing ─────────────────────────────
+
+
+def _getitem(x, index):
+    try:
+        return x[index]
+    except IndexError as error:
+        raise IndexError(f"getitem: index {_describe_index(index)} does not fit shape {x.shape}: {error}") from None
+
+
+def _describe_index(index) -> str:
+    parts = index if isinstance(index, tuple) else (index,)
+    shown = [f"array{p.shape}" if isinstance(p, np.ndarray) and p.size > 8 else repr(p) for p in parts]
+    return "[" + ", ".join(shown) + "]"
+
+
+def _has_array(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) and p.dtype != bool for p in parts)
+
+
+def _integer_index(index) -> tuple:
+    """The index with every boolean mask replaced by the integer arrays of its True positions."""
+    parts = index if isinstance(index, tuple) else (index,)
+    spliced = []
+    for p in parts:
+        if isinstance(p, np.ndarray) and p.dtype == bool:
+            spliced.extend(np.nonzero(p))
+        else:
+            spliced.append(p)
+    return tuple(spliced)
+
+
+def _scatter_add(g, shape, index):
+    """Zeros of ``shape`` with ``g`` added at ``index``; repeated integer indices add up."""
+    out = np.zeros(shape, dtype=g.dtype)
+    if _has_array(index):
+        np.add.at(out, _integer_index(index), g)
+    else:
+        out[index] = g  # slices, integers and masks never hit an element twice
+    return out
+
+
+getitem = Unary(
+    "getitem",
+    _getitem,
+    lambda g, out, x, index: scatter_add(g, x.shape, index),
+    doc="x[index]: slices (any step), integers, integer arrays, boolean masks",
+)
+scatter_add = Unary(
+    "scatter_add",
+    _scatter_add,
+    lambda g, out, x, shape, index: getitem(g, index),
+    doc="zeros(shape) with x added at index (the VJP of getitem)",
+)
+
+
+def _concatenate(arrays, axis):
+    try:
+        return np.concatenate(arrays, axis=axis)
+    except (ValueError, np.exceptions.AxisError) as error:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        raise ShapeError(f"concatenate: shapes {shapes} do not join along axis {axis}: {error}") from None
+
+
+def _vjp_concatenate(g, out, xs, axis):
+    grads = []
+    start = 0
+    axis = axis % g.ndim
+    for x in xs:
+        stop = start + x.shape[axis]
+        grads.append(g[(slice(None),) * axis + (slice(start, stop),)])
+        start = stop
+    return grads
+
+
+concatenate = Variadic("concatenate", _concatenate, _vjp_concatenate, doc="join tensors along an existing axis")
+
+# ───────────────────────────── linear algebra ─────────────────────────────
+
+
+def _vjp_matmul_a(g, out, a, b):
+    if a.ndim >= 2 and b.ndim >= 2:
+        return g @ b.swapaxes(-1, -2)
+    # 1-D operands: matmul treats a vector as a row (left) or a column (right) that is then dropped.
+    if b.ndim == 1:
+        g = g.unsqueeze(-1)
+    if a.ndim == 1:
+        g = g.unsqueeze(-2)
+    b2 = b.reshape((b.shape[0], 1)) if b.ndim == 1 else b
+    ga = g @ b2.swapaxes(-1, -2)
+    return ga.squeeze(-2) if a.ndim == 1 else ga
+
+
+def _vjp_matmul_b(g, out, a, b):
+    if b.ndim == 2 and a.ndim > 2:
+        # (..., n, k) @ (k, m): fold the batch into rows, one BLAS call instead of a batched one and a sum
+        k = a.shape[-1]
+        return a.reshape((-1, k)).swapaxes(0, 1) @ g.reshape((-1, g.shape[-1]))
+    if a.ndim >= 2 and b.ndim >= 2:
+        return a.swapaxes(-1, -2) @ g
+    if b.ndim == 1:
+        g = g.unsqueeze(-1)
+    if a.ndim == 1:
+        g = g.unsqueeze(-2)
+    a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a
+    gb = a2.swapaxes(-1, -2) @ g
+    return gb.squeeze(-1) if b.ndim == 1 else gb
+
+
+matmul = Binary(
+    "matmul", np.matmul, _vjp_matmul_a, _vjp_matmul_b, doc="a @ b: batched, broadcast batch dimensions, 1-D cases"
+)
+
+# ───────────────────────────── non-differentiable ─────────────────────────────
+
+equal = NonDifferentiable("equal", np.equal, doc="a == b")
+not_equal = NonDifferentiable("not_equal", np.not_equal, doc="a != b")
+less = NonDifferentiable("less", np.less, doc="a < b")
+less_equal = NonDifferentiable("less_equal", np.less_equal, doc="a <= b")
+greater = NonDifferentiable("greater", np.greater, doc="a > b")
+greater_equal = NonDifferentiable("greater_equal", np.greater_equal, doc="a >= b")
+sign = NonDifferentiable("sign", np.sign, doc="-1, 0 or 1")
+argmax = NonDifferentiable(
+    "argmax", lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims), doc="index of the max"
+)
+argmin = NonDifferentiable(
+    "argmin", lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims), doc="index of the min"
+)

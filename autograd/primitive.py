@@ -1,0 +1,212 @@
+"""Kinds of primitive: how a table entry in `ops.py` runs forward and backward.
+
+A primitive is a NumPy forward plus one vector-Jacobian product (VJP) per input, written
+in Tensor operations. Calling it runs the forward on the inputs' arrays and, when grad
+mode is on and an input requires grad, records a `Node`. During backward the engine calls
+``prim.backward(node, grad)``, which runs the VJPs of the inputs that need a gradient and
+checks that each gradient has its input's shape (broadcast dimensions are summed away by
+``sum_to`` here, the one place binary rules need it).
+
+Kinds: `Unary` (one tensor plus attributes), `Binary` (two tensors, NumPy broadcasting),
+`Variadic` (a sequence of tensors: concatenate) and `NonDifferentiable` (comparisons,
+argmax: never recorded). Every primitive registers itself in `REGISTRY` by name so that
+tests and documentation can walk the whole table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .graph import Node, _mode
+from .tensor import Tensor, _make
+
+REGISTRY: dict[str, Primitive] = {}
+
+
+class ShapeError(ValueError):
+    """Raised when the shapes given to an operation do not fit together."""
+
+
+class Primitive:
+    """Common part of every primitive: a name, a NumPy forward and registration."""
+
+    __slots__ = ("name", "forward", "saves_output", "doc")
+    differentiable = True
+
+    def __init__(self, name: str, forward: Callable, saves_output: bool = False, doc: str = "") -> None:
+        if name in REGISTRY:
+            raise ValueError(f"primitive {name!r} is defined twice")
+        self.name = name
+        self.forward = forward
+        self.saves_output = saves_output
+        self.doc = doc
+        REGISTRY[name] = self
+
+    def _output(self, node: Node) -> Tensor | None:
+        """The node's output as a Tensor attached to the node (for VJPs that use it)."""
+        data = node.out_data
+        return None if data is None else _make(data, node)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} primitive {self.name}>"
+
+
+def _fit_grad(grad: Tensor, x: Tensor, prim: str, position: int) -> Tensor:
+    """Sum a broadcast gradient back to the shape of input ``x``, or say which rule is wrong."""
+    if grad.shape == x.shape:
+        return grad
+    try:
+        return grad.sum_to(x.shape)
+    except ShapeError:
+        raise ShapeError(
+            f"{prim}: the gradient rule for input {position} returned shape {grad.shape}, "
+            f"which does not reduce to the input's shape {x.shape}"
+        ) from None
+
+
+class Unary(Primitive):
+    """A primitive of one tensor and optional attributes: ``forward(x, *attrs)``.
+
+    ``vjp(grad, out, x, *attrs)`` returns the gradient with respect to ``x``.
+    """
+
+    __slots__ = ("vjp",)
+
+    def __init__(self, name: str, forward: Callable, vjp: Callable, saves_output: bool = False, doc: str = "") -> None:
+        super().__init__(name, forward, saves_output, doc)
+        self.vjp = vjp
+
+    def __call__(self, x: Tensor, *attrs: Any) -> Tensor:
+        data = self.forward(x.data, *attrs)
+        parent = x._node
+        if parent is None or not _mode.enabled:
+            return _make(data, None)
+        return _make(data, Node(self, (parent,), x, attrs, data if self.saves_output else None))
+
+    def backward(self, node: Node, grad: Tensor) -> tuple:
+        """Gradients for the node's input (one-element tuple)."""
+        x = node.saved
+        out = _make(node.out_data, node) if self.saves_output else None
+        gx = self.vjp(grad, out, x, *node.attrs)
+        if gx is not None and gx.shape != x.shape:
+            gx = _fit_grad(gx, x, self.name, 0)
+        return (gx,)
+
+    def inputs(self, node: Node) -> tuple:
+        """The node's input tensors."""
+        return (node.saved,)
+
+    def evaluate(self, arrays: tuple, attrs: tuple) -> np.ndarray:
+        """Run the forward on raw arrays (used by gradcheck to test a single rule)."""
+        return self.forward(arrays[0], *attrs)
+
+
+class Binary(Primitive):
+    """A primitive of two tensors under NumPy broadcasting: ``forward(a, b, *attrs)``.
+
+    ``vjp_a`` and ``vjp_b`` take ``(grad, out, a, b, *attrs)``; they may return a gradient
+    of the broadcast shape, which is summed back to the input's shape here.
+    """
+
+    __slots__ = ("vjp_a", "vjp_b")
+
+    def __init__(
+        self, name: str, forward: Callable, vjp_a: Callable, vjp_b: Callable, saves_output: bool = False, doc: str = ""
+    ) -> None:
+        super().__init__(name, forward, saves_output, doc)
+        self.vjp_a = vjp_a
+        self.vjp_b = vjp_b
+
+    def __call__(self, a: Tensor, b: Tensor, *attrs: Any) -> Tensor:
+        try:
+            data = self.forward(a.data, b.data, *attrs)
+        except ValueError as error:
+            raise ShapeError(self._shape_message(a.shape, b.shape, error)) from None
+        pa = a._node
+        pb = b._node
+        if (pa is None and pb is None) or not _mode.enabled:
+            return _make(data, None)
+        return _make(data, Node(self, (pa, pb), (a, b), attrs, data if self.saves_output else None))
+
+    def _shape_message(self, sa: tuple, sb: tuple, error: Exception) -> str:
+        if self.name == "matmul":
+            return f"matmul: cannot multiply shapes {sa} and {sb} ({error})"
+        return f"{self.name}: shapes {sa} and {sb} are not broadcastable ({error})"
+
+    def backward(self, node: Node, grad: Tensor) -> tuple:
+        """Gradients for the node's two inputs (None where an input needs none)."""
+        a, b = node.saved
+        pa, pb = node.parents
+        out = _make(node.out_data, node) if self.saves_output else None
+        attrs = node.attrs
+        ga = gb = None
+        if pa is not None:
+            ga = self.vjp_a(grad, out, a, b, *attrs)
+            if ga is not None and ga.shape != a.shape:
+                ga = _fit_grad(ga, a, self.name, 0)
+        if pb is not None:
+            gb = self.vjp_b(grad, out, a, b, *attrs)
+            if gb is not None and gb.shape != b.shape:
+                gb = _fit_grad(gb, b, self.name, 1)
+        return (ga, gb)
+
+    def inputs(self, node: Node) -> tuple:
+        """The node's input tensors."""
+        return node.saved
+
+    def evaluate(self, arrays: tuple, attrs: tuple) -> np.ndarray:
+        """Run the forward on raw arrays (used by gradcheck to test a single rule)."""
+        return self.forward(arrays[0], arrays[1], *attrs)
+
+
+class Variadic(Primitive):
+    """A primitive of a sequence of tensors: ``forward(arrays, *attrs)``.
+
+    ``vjp(grad, out, inputs, *attrs)`` returns one gradient per input.
+    """
+
+    __slots__ = ("vjp",)
+
+    def __init__(self, name: str, forward: Callable, vjp: Callable, saves_output: bool = False, doc: str = "") -> None:
+        super().__init__(name, forward, saves_output, doc)
+        self.vjp = vjp
+
+    def __call__(self, xs: tuple, *attrs: Any) -> Tensor:
+        data = self.forward([x.data for x in xs], *attrs)
+        parents = tuple(x._node for x in xs)
+        if not _mode.enabled or all(p is None for p in parents):
+            return _make(data, None)
+        return _make(data, Node(self, parents, tuple(xs), attrs, data if self.saves_output else None))
+
+    def backward(self, node: Node, grad: Tensor) -> tuple:
+        """Gradients for each input (None where an input needs none)."""
+        xs = node.saved
+        grads = self.vjp(grad, self._output(node), xs, *node.attrs)
+        fitted = []
+        for position, (g, x, parent) in enumerate(zip(grads, xs, node.parents)):
+            if parent is None or g is None:
+                fitted.append(None)
+            else:
+                fitted.append(g if g.shape == x.shape else _fit_grad(g, x, self.name, position))
+        return tuple(fitted)
+
+    def inputs(self, node: Node) -> tuple:
+        """The node's input tensors."""
+        return node.saved
+
+    def evaluate(self, arrays: tuple, attrs: tuple) -> np.ndarray:
+        """Run the forward on raw arrays (used by gradcheck to test a single rule)."""
+        return self.forward(list(arrays), *attrs)
+
+
+class NonDifferentiable(Primitive):
+    """A primitive whose result carries no gradient (comparisons, argmax, sign): never recorded."""
+
+    __slots__ = ()
+    differentiable = False
+
+    def __call__(self, *args: Any) -> Tensor:
+        return _make(self.forward(*[a.data if isinstance(a, Tensor) else a for a in args]), None)

@@ -1,0 +1,617 @@
+"""`Tensor`: an n-dimensional array that records the operations applied to it.
+
+A Tensor holds a NumPy array (``.data``), the node that produced it (``_node``: None for a
+constant, a `LeafNode` for a leaf that requires grad, a `Node` for a recorded result) and,
+for leaves, the accumulated gradient (``.grad``). Every operator and method is one short
+call into the primitive table (`autograd.ops`); no derivative math lives here.
+"""
+
+from __future__ import annotations
+
+import numbers
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .graph import LeafNode, Node
+
+_new = object.__new__
+
+
+def _make(data: Any, node: Node | None) -> Tensor:
+    """Build a Tensor around ``data`` without any checks (the internal, hot path)."""
+    t = _new(Tensor)
+    t.data = data
+    t._node = node
+    t.grad = None
+    t.name = None
+    return t
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Turn user data into a fresh array: Python floats become float32, NumPy data keeps its dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=dtype)
+    keeps_dtype = isinstance(data, (np.ndarray, np.generic))
+    array = np.array(data)
+    if not keeps_dtype and array.dtype == np.float64:
+        array = array.astype(np.float32)
+    if array.dtype == object:
+        raise TypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} data")
+    return array
+
+
+def _scalar(value: Any) -> int | float | None:
+    """The Python number for a scalar operand (NumPy scalars included), or None for anything else."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return value
+    if isinstance(value, (np.generic, numbers.Real)) and np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+        return value.item() if isinstance(value, np.generic) else value
+    return None
+
+
+def _constant(value: Any, like: Tensor) -> Tensor:
+    """A constant (no-grad) Tensor for an ndarray, list or scalar operand of ``like``."""
+    if isinstance(value, np.ndarray):
+        return _make(value, None)
+    if _scalar(value) is not None and like.data.dtype.kind == "f":
+        return _make(np.asarray(value, dtype=like.data.dtype), None)
+    return _make(_to_array(value), None)
+
+
+def _index(key: Any) -> Any:
+    """An indexing key with Tensors and lists turned into arrays."""
+    if isinstance(key, tuple):
+        return tuple(_index(k) for k in key)
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, list):
+        return np.asarray(key)
+    return key
+
+
+class _RetainGrad:
+    """Hook that stores a non-leaf tensor's gradient on it (see `Tensor.retain_grad`)."""
+
+    __slots__ = ("tensor_ref",)
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor_ref = weakref.ref(tensor)
+
+    def __call__(self, grad: Tensor) -> None:
+        tensor = self.tensor_ref()
+        if tensor is not None:
+            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+
+
+class RemovableHandle:
+    """Returned by `Tensor.register_hook`; ``remove()`` takes the hook off again."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        """Stop running the hook."""
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class Tensor:
+    """An array that records the operations applied to it, so that gradients can flow back.
+
+    Args:
+        data: a number, a (nested) list, an ndarray or a Tensor; the data is copied.
+            Python floats become float32; NumPy data keeps its dtype.
+        requires_grad: make this a leaf whose gradient ``backward()`` accumulates in ``.grad``
+            (floating-point tensors only).
+        dtype: convert the data to this dtype.
+        name: a label shown by ``repr`` and by graph drawings.
+    """
+
+    __slots__ = ("data", "_node", "grad", "name", "__weakref__")
+    __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
+    __hash__ = object.__hash__  # == is elementwise, so hashing is by identity, as in PyTorch
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
+        self.data = _to_array(data, dtype)
+        self._node = None
+        self.grad = None
+        self.name = name
+        if requires_grad:
+            self.requires_grad = True
+
+    # ───────────── state ─────────────
+
+    @property
+    def shape(self) -> tuple:
+        """The shape of the data."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the data."""
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    @property
+    def requires_grad(self) -> bool:
+        """True when gradients flow to this tensor (a leaf that asked for them, or a recorded result)."""
+        return self._node is not None
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        node = self._node
+        if node is not None and not node.is_leaf:
+            if not flag:
+                raise RuntimeError(
+                    "requires_grad can only be switched off on leaf tensors; use .detach() for a non-leaf tensor"
+                )
+            return
+        if not flag:
+            self._node = None
+            return
+        if self.data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad=True needs a floating-point tensor, but this tensor is {self.data.dtype} "
+                "(integer and boolean tensors never require grad)"
+            )
+        if node is None:
+            self._node = LeafNode(self)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation."""
+        return self._node is None or self._node.is_leaf
+
+    @property
+    def grad_fn(self) -> Node | None:
+        """The node of the operation that produced this tensor (None for leaves)."""
+        node = self._node
+        return None if node is None or node.is_leaf else node
+
+    @property
+    def T(self) -> Tensor:
+        """The tensor with its axes reversed."""
+        return self.transpose()
+
+    def item(self) -> float | int | bool:
+        """The single value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor converts to a Python number, not shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (shared, not copied)."""
+        return np.asarray(self.data)
+
+    def tolist(self) -> Any:
+        """The data as (nested) Python lists."""
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this data but cut from the graph (it never requires grad)."""
+        return _make(self.data, None)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set `requires_grad` in place and return the tensor."""
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (leaves always keep theirs)."""
+        node = self._node
+        if node is None:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        if node.is_leaf or any(isinstance(h, _RetainGrad) for h in node.hooks or ()):
+            return
+        node.add_hook(_RetainGrad(self))
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor replaces it.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+        """
+        node = self._node
+        if node is None:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        node.add_hook(hook)
+        return RemovableHandle(node.hooks, hook)
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        Args:
+            gradient: the upstream gradient; may be left out only for a one-element tensor.
+            retain_graph: keep saved values so that backward can run through the graph again
+                (defaults to ``create_graph``).
+            create_graph: record the backward pass too, for gradients of gradients.
+        """
+        engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The tensor converted to ``dtype`` (differentiable between float dtypes)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        if dtype.kind != "f":
+            return _make(self.data.astype(dtype), None)
+        return ops.astype(self, dtype)
+
+    def float(self) -> Tensor:
+        """The tensor as float32."""
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        """The tensor as float64."""
+        return self.astype(np.float64)
+
+    # ───────────── arithmetic operators ─────────────
+
+    def __add__(self, other: Any) -> Tensor:
+        return _add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _add(self, other)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _rsub(self, other)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _mul(self, other)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _rdiv(self, other)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return _pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.pow(_constant(other, self), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other if isinstance(other, Tensor) else _constant(other, self))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(_constant(other, self), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    # ───────────── comparisons (not differentiable; return boolean tensors) ─────────────
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.equal(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.not_equal(self, other)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return ops.less(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return ops.less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return ops.greater(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return ops.greater_equal(self, other)
+
+    # ───────────── containers and conversion ─────────────
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return ops.getitem(self, _index(key))
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all() on .data"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        array = np.asarray(self.data, dtype=dtype)
+        return array.copy() if copy else array
+
+    def __repr__(self) -> str:
+        body = np.array2string(np.asarray(self.data), separator=", ", prefix="tensor(")
+        extras = [f"dtype={self.data.dtype}"]
+        node = self._node
+        if node is not None:
+            extras.append("requires_grad=True" if node.is_leaf else f"grad_fn=<{node.prim.name}>")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return f"tensor({body}, {', '.join(extras)})"
+
+    # ───────────── elementwise math ─────────────
+
+    def exp(self) -> Tensor:
+        """e ** x, elementwise."""
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        """Natural logarithm, elementwise."""
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        """Square root, elementwise."""
+        return ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        """Absolute value, elementwise (gradient 0 at 0)."""
+        return ops.abs(self)
+
+    def sin(self) -> Tensor:
+        """Sine, elementwise."""
+        return ops.sin(self)
+
+    def cos(self) -> Tensor:
+        """Cosine, elementwise."""
+        return ops.cos(self)
+
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent, elementwise."""
+        return ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        """Logistic sigmoid 1 / (1 + e**-x), elementwise."""
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        """max(x, 0), elementwise (gradient 0 at 0)."""
+        return ops.relu(self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        """Values limited to [lo, hi]; the gradient passes where lo <= x <= hi."""
+        if lo is None and hi is None:
+            raise ValueError("clip: give lo, hi or both")
+        return ops.clip(self, lo, hi)
+
+    def pow(self, exponent: Any) -> Tensor:
+        """self ** exponent."""
+        return _pow(self, exponent)
+
+    def matmul(self, other: Any) -> Tensor:
+        """self @ other."""
+        return self @ other
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1, elementwise (not differentiable)."""
+        return ops.sign(self)
+
+    # ───────────── reductions ─────────────
+
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (None: all; int or tuple of ints)."""
+        return ops.sum(self, ops._normalize_axes(axis, self.data.ndim), keepdims)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis``."""
+        axes = ops._normalize_axes(axis, self.data.ndim)
+        return ops.sum(self, axes, keepdims) * (1.0 / _count(self.shape, axes))
+
+    def var(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Variance over ``axis`` with NumPy's ``ddof`` (0: divide by n, the population variance)."""
+        axes = ops._normalize_axes(axis, self.data.ndim)
+        centred = self - ops.sum(self, axes, True) * (1.0 / _count(self.shape, axes))
+        return ops.sum(centred * centred, axes, keepdims) * (1.0 / (_count(self.shape, axes) - ddof))
+
+    def std(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Standard deviation over ``axis`` (square root of `var`)."""
+        return self.var(axis, keepdims, ddof).sqrt()
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``; tied maxima share the gradient evenly."""
+        return ops.max(self, ops._normalize_axes(axis, self.data.ndim), keepdims)
+
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis``; tied minima share the gradient evenly."""
+        return ops.min(self, ops._normalize_axes(axis, self.data.ndim), keepdims)
+
+    def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """log(sum(exp(x))) over ``axis``, without overflow."""
+        return ops.logsumexp(self, ops._normalize_axes(axis, self.data.ndim), keepdims)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x) / sum(exp(x)) along ``axis``, without overflow."""
+        return ops.softmax(self, _one_axis(axis, self.data.ndim, "softmax"))
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x - logsumexp(x) along ``axis``, without overflow."""
+        return ops.log_softmax(self, _one_axis(axis, self.data.ndim, "log_softmax"))
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the maximum (not differentiable)."""
+        return ops.argmax(self, axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the minimum (not differentiable)."""
+        return ops.argmin(self, axis, keepdims)
+
+    # ───────────── shape ─────────────
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """The same data in a new shape (one dimension may be -1)."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def view(self, *shape: int | Sequence[int]) -> Tensor:
+        """Alias of `reshape`."""
+        return self.reshape(*shape)
+
+    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+        """Merge the axes from ``start_axis`` to ``end_axis`` into one."""
+        shape = self.shape
+        if not shape:
+            return self.reshape((1,))
+        start = _one_axis(start_axis, len(shape), "flatten")
+        end = _one_axis(end_axis, len(shape), "flatten")
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1 :])
+
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
+        """Permute the axes (no arguments: reverse them)."""
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(range(self.data.ndim - 1, -1, -1))
+        return ops.transpose(self, axes)
+
+    def permute(self, *axes: int | Sequence[int]) -> Tensor:
+        """Alias of `transpose` with the axes given in full."""
+        return self.transpose(*axes)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes."""
+        ndim = self.data.ndim
+        order = list(range(ndim))
+        a, b = _one_axis(axis1, ndim, "swapaxes"), _one_axis(axis2, ndim, "swapaxes")
+        order[a], order[b] = order[b], order[a]
+        return ops.transpose(self, tuple(order))
+
+    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
+        """Remove size-1 axes (all of them, or those in ``axis`` that have size 1)."""
+        shape = self.shape
+        if axis is None:
+            dropped = {i for i, s in enumerate(shape) if s == 1}
+        else:
+            dropped = {a for a in ops._normalize_axes(axis, len(shape)) if shape[a] == 1}
+        return ops.reshape(self, tuple(s for i, s in enumerate(shape) if i not in dropped))
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        """Insert a size-1 axis at position ``axis``."""
+        shape = self.shape
+        position = _one_axis(axis, len(shape) + 1, "unsqueeze")
+        return ops.reshape(self, shape[:position] + (1,) + shape[position:])
+
+    def broadcast_to(self, *shape: int | Sequence[int]) -> Tensor:
+        """Broadcast to ``shape`` (NumPy rules); the gradient sums back."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = tuple(shape[0])
+        if shape == self.shape:
+            return self
+        return ops.broadcast_to(self, shape)
+
+    def expand(self, *shape: int | Sequence[int]) -> Tensor:
+        """Like `broadcast_to`; -1 keeps that dimension's size (PyTorch's ``expand``)."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = tuple(shape[0])
+        lead = len(shape) - self.data.ndim
+        shape = tuple(self.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+        return self.broadcast_to(shape)
+
+    def sum_to(self, shape: Sequence[int]) -> Tensor:
+        """Sum the broadcast dimensions away, giving ``shape`` (the inverse of `broadcast_to`)."""
+        shape = tuple(shape)
+        if shape == self.shape:
+            return self
+        return ops.sum_to(self, shape)
+
+
+def _count(shape: tuple, axes: tuple) -> int:
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _one_axis(axis: int, ndim: int, op: str) -> int:
+    if not -ndim <= axis < ndim:
+        raise ops.ShapeError(f"{op}: axis {axis} is out of range for {ndim} dimensions")
+    return axis % ndim
+
+
+def _add(x: Tensor, y: Any) -> Tensor:
+    if isinstance(y, Tensor):
+        return ops.add(x, y)
+    c = _scalar(y)
+    return ops.add(x, _constant(y, x)) if c is None else ops.add_scalar(x, c)
+
+
+def _sub(x: Tensor, y: Any) -> Tensor:
+    if isinstance(y, Tensor):
+        return ops.sub(x, y)
+    c = _scalar(y)
+    return ops.sub(x, _constant(y, x)) if c is None else ops.add_scalar(x, -c)
+
+
+def _rsub(x: Tensor, y: Any) -> Tensor:
+    c = _scalar(y)
+    return ops.sub(_constant(y, x), x) if c is None else ops.add_scalar(ops.neg(x), c)
+
+
+def _mul(x: Tensor, y: Any) -> Tensor:
+    if isinstance(y, Tensor):
+        return ops.mul(x, y)
+    c = _scalar(y)
+    return ops.mul(x, _constant(y, x)) if c is None else ops.mul_scalar(x, c)
+
+
+def _div(x: Tensor, y: Any) -> Tensor:
+    if isinstance(y, Tensor):
+        return ops.div(x, y)
+    c = _scalar(y)
+    if c is None or c == 0:
+        return ops.div(x, _constant(y, x))
+    return ops.mul_scalar(x, 1.0 / c)
+
+
+def _rdiv(x: Tensor, y: Any) -> Tensor:
+    return ops.div(_constant(y, x), x)
+
+
+def _pow(x: Tensor, y: Any) -> Tensor:
+    if isinstance(y, Tensor):
+        return ops.pow(x, y)
+    c = _scalar(y)
+    return ops.pow(x, _constant(y, x)) if c is None else ops.pow_scalar(x, c)
+
+
+# ops and engine build Tensors, so they import this module; import them once Tensor exists.
+from . import engine, ops  # noqa: E402

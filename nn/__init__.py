@@ -1,0 +1,1 @@
+"""gradwire's nn: modules, layers, losses and optimizers built on the autograd Tensor API."""
