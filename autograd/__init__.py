@@ -4,6 +4,9 @@
 load their own dependencies when first imported.
 """
 
+import importlib
+from typing import Any
+
 from . import ops
 from .engine import backward, grad
 from .function import Function, FunctionCtx
@@ -90,3 +93,12 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+_LAZY_SUBMODULES = ("functional", "testing", "viz")
+
+
+def __getattr__(name: str) -> Any:
+    # autograd.testing needs hypothesis and autograd.viz needs graphviz: load them on first use only.
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -54,8 +54,8 @@ def topological_order(roots: Sequence[Node]) -> list[Node]:
     return order
 
 
-def _count_consumers(roots: Sequence[Node]) -> list[Node]:
-    """Set ``deps`` on every node reachable from ``roots``; return them (roots first)."""
+def _count_consumers(roots: Sequence[Node], needed: set | None) -> list[Node]:
+    """Set ``deps`` on every node reachable from ``roots`` (within ``needed``, if given); return them."""
     nodes: list[Node] = []
     stack: list[Node] = []
     for root in roots:
@@ -69,7 +69,7 @@ def _count_consumers(roots: Sequence[Node]) -> list[Node]:
             _reset(nodes)
             raise RuntimeError(_FREED.format(op=node.prim.name))
         for parent in node.parents:
-            if parent is not None:
+            if parent is not None and (needed is None or parent in needed):
                 if parent.deps == 0:
                     nodes.append(parent)
                     stack.append(parent)
@@ -103,7 +103,7 @@ def _accumulate(node: LeafNode, grad: Tensor) -> None:
     if tensor.grad is None:
         # Gradients may share memory (add sends one array to both inputs): make accidental
         # in-place writes through .grad.data fail loudly instead of corrupting a neighbour.
-        grad.data.flags.writeable = False
+        grad.data.setflags(write=False)
         tensor.grad = grad
     else:
         tensor.grad = tensor.grad + grad
@@ -129,7 +129,11 @@ def run_backward(
     Returns:
         The captured gradients (None where nothing flowed), or None without ``capture``.
     """
-    nodes = _count_consumers(roots)
+    needed = to_run = None
+    if capture is not None:
+        needed, to_run = _nodes_leading_to(roots, capture)
+        roots, seeds = zip(*[(r, s) for r, s in zip(roots, seeds) if r in needed]) or ((), ())
+    nodes = _count_consumers(roots, needed)
     captured = [None] * len(capture) if capture is not None else None
     accumulating = capture is None
     ready = []
@@ -147,15 +151,18 @@ def run_backward(
             node.pending = None
             if grad is not None and node.hooks:
                 grad = _run_hooks(node.hooks, grad, accumulating)
-            if capture is not None and node in capture:
-                captured[capture[node]] = grad
+            if capture is not None:
+                if node in capture:
+                    captured[capture[node]] = grad
+                if node not in to_run:
+                    continue
             if node.prim is None:
                 if grad is not None and accumulating:
                     _accumulate(node, grad)
                 continue
             grads = node.prim.backward(node, grad) if grad is not None else repeat(None)
             for parent, g in zip(node.parents, grads):
-                if parent is None:
+                if parent is None or (needed is not None and parent not in needed):
                     continue
                 if g is not None:
                     pending = parent.pending
@@ -178,6 +185,32 @@ def _as_list(tensors: Any) -> list:
     if isinstance(tensors, Tensor):
         return [tensors]
     return list(tensors)
+
+
+def _gradients_list(gradients: Any, count: int) -> list:
+    """User gradients as a list: one Tensor, ndarray or number counts as one gradient."""
+    if gradients is None:
+        return [None] * count
+    if isinstance(gradients, (list, tuple)):
+        return list(gradients)
+    return [gradients]
+
+
+def _nodes_leading_to(roots: Sequence[Node], targets: dict) -> tuple[set, set]:
+    """For grad(): the nodes on some path from ``roots`` to a target, and those of them that must run.
+
+    A target whose own inputs lead to no other target is only read, not run (as in PyTorch,
+    ``grad(z, y)`` does not run or free the op that made ``y``).
+    """
+    needed: set = set()
+    to_run: set = set()
+    for node in reversed(topological_order(roots)):  # inputs before the nodes that consume them
+        feeds_target = any(p is not None and p in needed for p in node.parents)
+        if feeds_target:
+            to_run.add(node)
+        if feeds_target or node in targets:
+            needed.add(node)
+    return needed, to_run
 
 
 def _seed(output: Tensor, gradient: Any, op: str) -> Tensor:
@@ -227,7 +260,7 @@ def backward(
         create_graph: record the backward pass for higher-order gradients.
     """
     outputs = _as_list(tensors)
-    grads = [None] * len(outputs) if grad_tensors is None else _as_list(grad_tensors)
+    grads = _gradients_list(grad_tensors, len(outputs))
     if len(grads) != len(outputs):
         raise ValueError(f"backward: {len(outputs)} outputs but {len(grads)} gradients")
     roots = _root_nodes(outputs, "backward")
@@ -260,7 +293,7 @@ def grad(
     """
     outs = _as_list(outputs)
     ins = _as_list(inputs)
-    grads = [None] * len(outs) if grad_outputs is None else _as_list(grad_outputs)
+    grads = _gradients_list(grad_outputs, len(outs))
     if len(grads) != len(outs):
         raise ValueError(f"grad: {len(outs)} outputs but {len(grads)} grad_outputs")
     capture: dict = {}

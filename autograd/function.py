@@ -78,7 +78,7 @@ class _FunctionPrimitive:
             else:
                 if not isinstance(g, Tensor):
                     g = _make(np.asarray(g, dtype=arg.dtype), None)
-                out.append(g if g.shape == arg.shape else _fit_grad(g, arg, self.name, position))
+                out.append(_fit_grad(g, arg, self.name, position))
             position += 1
         return tuple(out)
 

@@ -35,7 +35,11 @@ def is_grad_enabled() -> bool:
 
 
 class set_grad_enabled:
-    """Switch recording on or off, in this thread, for a ``with`` block or a decorated function.
+    """Switch recording on or off, in this thread: at once, for a ``with`` block, or for a decorated function.
+
+    Called plainly, ``set_grad_enabled(False)`` switches the mode at once (as PyTorch does);
+    as a context manager it restores the previous mode on exit; as a decorator it applies the
+    mode to each call of the function only.
 
     Args:
         mode: True to record operations for backward, False to stop recording.
@@ -43,20 +47,21 @@ class set_grad_enabled:
 
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
+        self._construction_previous = _mode.enabled
         self._previous: list[bool] = []
-        # Called plainly (not as a context manager) it switches the mode at once, like PyTorch.
-        self._previous.append(_mode.enabled)
         _mode.enabled = self.mode
 
     def __enter__(self) -> None:
-        return None
+        self._previous.append(_mode.enabled if self._previous else self._construction_previous)
+        _mode.enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
         _mode.enabled = self._previous.pop()
+        self._construction_previous = _mode.enabled
 
     def __call__(self, func: F) -> F:
         mode = self.mode
-        _mode.enabled = self._previous.pop()  # used as a decorator: undo the immediate switch
+        _mode.enabled = self._construction_previous  # used as a decorator: undo the immediate switch
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:

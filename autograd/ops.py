@@ -21,7 +21,7 @@ from .primitive import Binary, NonDifferentiable, ShapeError, Unary, Variadic
 # ───────────────────────────── helpers for rules ─────────────────────────────
 
 
-def _normalize_axes(axis, ndim: int) -> tuple:
+def _normalize_axes(axis, ndim: int, op: str = "reduction") -> tuple:
     """Axis argument (None, int or tuple; negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
@@ -30,7 +30,7 @@ def _normalize_axes(axis, ndim: int) -> tuple:
     size = builtins.max(ndim, 1)  # this module's `max` is the primitive
     for a in axes:
         if not -size <= a < size:
-            raise ShapeError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(int(a) % size)
     return tuple(sorted(set(out)))
 
@@ -72,7 +72,7 @@ neg = Unary("neg", np.negative, lambda g, out, x: -g, doc="-x")
 exp = Unary("exp", np.exp, lambda g, out, x: g * out, saves_output=True, doc="e**x")
 log = Unary("log", np.log, lambda g, out, x: g / x, doc="natural logarithm")
 sqrt = Unary("sqrt", np.sqrt, lambda g, out, x: g / out * 0.5, saves_output=True, doc="square root")
-abs = Unary("abs", np.abs, lambda g, out, x: g * np.sign(x.data), doc="|x| (gradient 0 at 0)")
+abs = Unary("abs", np.abs, lambda g, out, x: g * np.sign(x.data), doc="absolute value (gradient 0 at 0)")
 sin = Unary("sin", np.sin, lambda g, out, x: g * x.cos(), doc="sine")
 cos = Unary("cos", np.cos, lambda g, out, x: -(g * x.sin()), doc="cosine")
 tanh = Unary("tanh", np.tanh, lambda g, out, x: tanh_backward(g, out), saves_output=True, doc="hyperbolic tangent")
@@ -182,22 +182,27 @@ where = Binary(
 # ───────────────────────────── reductions ─────────────────────────────
 
 
+# Array methods (x.sum, x.reshape, ...) rather than np.sum & co.: the module functions add
+# microseconds of Python dispatch per call, which is most of the cost on small arrays.
+
+
 def _sum(x, axis, keepdims):
-    return np.asarray(np.sum(x, axis=axis, keepdims=keepdims))
+    return np.asarray(x.sum(axis=axis, keepdims=keepdims))
 
 
 def _max(x, axis, keepdims):
-    return np.asarray(np.max(x, axis=axis, keepdims=keepdims))
+    return np.asarray(x.max(axis=axis, keepdims=keepdims))
 
 
 def _min(x, axis, keepdims):
-    return np.asarray(np.min(x, axis=axis, keepdims=keepdims))
+    return np.asarray(x.min(axis=axis, keepdims=keepdims))
 
 
 def _logsumexp(x, axis, keepdims):
     peak = np.max(x, axis=axis, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0)  # rows of -inf (or inf) must not give inf - inf
-    total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    with np.errstate(divide="ignore"):  # a row of -inf has logsumexp -inf, which is right
+        total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
     return np.asarray(total if keepdims else np.squeeze(total, axis=_normalize_axes(axis, x.ndim)))
 
 
@@ -267,32 +272,41 @@ log_softmax = Unary(
 
 def _sum_to(x, shape):
     """Sum ``x`` over the dimensions that broadcasting added or stretched, giving ``shape``."""
-    if x.shape == shape:
+    xshape = x.shape
+    if xshape == shape:
         return x
-    lead = x.ndim - len(shape)
-    if lead < 0 or any(s != 1 and s != d for s, d in zip(shape, x.shape[lead:])):
-        raise ShapeError(f"sum_to: cannot reduce shape {x.shape} to {shape}")
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
-    return np.asarray(np.sum(x, axis=axes, keepdims=True).reshape(shape))
+    lead = len(xshape) - len(shape)
+    if lead < 0 or any(s != 1 and s != d for s, d in zip(shape, xshape[lead:])):
+        raise ShapeError(f"sum_to: cannot reduce shape {xshape} to {shape}")
+    stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and xshape[lead + i] != 1)
+    if not stretched:  # only leading dimensions to remove: one reduction, no reshape
+        return np.add.reduce(x, axis=tuple(range(lead)))
+    return np.add.reduce(x, axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
 
 
 def _broadcast_to(x, shape):
+    # A filled copy, not np.broadcast_to's view: several times faster on small arrays, and the
+    # consumers of a broadcast gradient need it materialized anyway.
+    if np.ndim(x) > len(shape):
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {np.shape(x)} to {shape}")
+    out = np.empty(shape, dtype=x.dtype)
     try:
-        return np.broadcast_to(x, shape)
+        out[...] = x
     except ValueError:
-        raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {np.shape(x)} to {shape}") from None
+    return out
 
 
 def _reshape(x, shape):
     try:
-        return np.reshape(x, shape)
+        return x.reshape(shape)
     except ValueError:
         raise ShapeError(f"reshape: cannot reshape {x.shape} (size {x.size}) into {shape}") from None
 
 
 def _transpose(x, axes):
     try:
-        return np.transpose(x, axes)
+        return x.transpose(axes)
     except ValueError:
         raise ShapeError(f"transpose: axes {axes} do not fit a tensor of shape {x.shape}") from None
 
@@ -395,14 +409,14 @@ concatenate = Variadic("concatenate", _concatenate, _vjp_concatenate, doc="join 
 
 def _vjp_matmul_a(g, out, a, b):
     if a.ndim >= 2 and b.ndim >= 2:
-        return g @ b.swapaxes(-1, -2)
+        return g @ b.mT
     # 1-D operands: matmul treats a vector as a row (left) or a column (right) that is then dropped.
     if b.ndim == 1:
         g = g.unsqueeze(-1)
     if a.ndim == 1:
         g = g.unsqueeze(-2)
     b2 = b.reshape((b.shape[0], 1)) if b.ndim == 1 else b
-    ga = g @ b2.swapaxes(-1, -2)
+    ga = g @ b2.mT
     return ga.squeeze(-2) if a.ndim == 1 else ga
 
 
@@ -410,15 +424,15 @@ def _vjp_matmul_b(g, out, a, b):
     if b.ndim == 2 and a.ndim > 2:
         # (..., n, k) @ (k, m): fold the batch into rows, one BLAS call instead of a batched one and a sum
         k = a.shape[-1]
-        return a.reshape((-1, k)).swapaxes(0, 1) @ g.reshape((-1, g.shape[-1]))
+        return a.reshape((-1, k)).mT @ g.reshape((-1, g.shape[-1]))
     if a.ndim >= 2 and b.ndim >= 2:
-        return a.swapaxes(-1, -2) @ g
+        return a.mT @ g
     if b.ndim == 1:
         g = g.unsqueeze(-1)
     if a.ndim == 1:
         g = g.unsqueeze(-2)
     a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a
-    gb = a2.swapaxes(-1, -2) @ g
+    gb = a2.mT @ g
     return gb.squeeze(-1) if b.ndim == 1 else gb
 
 

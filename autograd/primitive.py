@@ -55,16 +55,19 @@ class Primitive:
 
 
 def _fit_grad(grad: Tensor, x: Tensor, prim: str, position: int) -> Tensor:
-    """Sum a broadcast gradient back to the shape of input ``x``, or say which rule is wrong."""
-    if grad.shape == x.shape:
-        return grad
-    try:
-        return grad.sum_to(x.shape)
-    except ShapeError:
-        raise ShapeError(
-            f"{prim}: the gradient rule for input {position} returned shape {grad.shape}, "
-            f"which does not reduce to the input's shape {x.shape}"
-        ) from None
+    """Give a gradient its input's shape (summing broadcast dimensions away) and dtype, or say which rule is wrong."""
+    shape = x.data.shape
+    if grad.data.shape != shape:
+        try:
+            grad = REGISTRY["sum_to"](grad, shape)
+        except ShapeError:
+            raise ShapeError(
+                f"{prim}: the gradient rule for input {position} returned shape {grad.shape}, "
+                f"which does not reduce to the input's shape {x.shape}"
+            ) from None
+    if grad.data.dtype != x.data.dtype:  # NumPy promoted the forward (float32 * float64): cast back
+        grad = REGISTRY["astype"](grad, x.data.dtype)
+    return grad
 
 
 class Unary(Primitive):
@@ -91,7 +94,7 @@ class Unary(Primitive):
         x = node.saved
         out = _make(node.out_data, node) if self.saves_output else None
         gx = self.vjp(grad, out, x, *node.attrs)
-        if gx is not None and gx.shape != x.shape:
+        if gx is not None and gx.data.shape != x.data.shape:
             gx = _fit_grad(gx, x, self.name, 0)
         return (gx,)
 
@@ -133,8 +136,13 @@ class Binary(Primitive):
 
     def _shape_message(self, sa: tuple, sb: tuple, error: Exception) -> str:
         if self.name == "matmul":
-            return f"matmul: cannot multiply shapes {sa} and {sb} ({error})"
-        return f"{self.name}: shapes {sa} and {sb} are not broadcastable ({error})"
+            if not sa or not sb:
+                return f"matmul: both operands need at least one dimension, got shapes {sa} and {sb}"
+            inner_a, inner_b = sa[-1], sb[-2] if len(sb) > 1 else sb[0]
+            if inner_a != inner_b:
+                return f"matmul: cannot multiply shapes {sa} and {sb}: inner dimensions {inner_a} and {inner_b} differ"
+            return f"matmul: the batch dimensions of shapes {sa} and {sb} are not broadcastable"
+        return f"{self.name}: shapes {sa} and {sb} are not broadcastable"
 
     def backward(self, node: Node, grad: Tensor) -> tuple:
         """Gradients for the node's two inputs (None where an input needs none)."""
@@ -145,11 +153,11 @@ class Binary(Primitive):
         ga = gb = None
         if pa is not None:
             ga = self.vjp_a(grad, out, a, b, *attrs)
-            if ga is not None and ga.shape != a.shape:
+            if ga is not None and (ga.data.shape != a.data.shape or ga.data.dtype != a.data.dtype):
                 ga = _fit_grad(ga, a, self.name, 0)
         if pb is not None:
             gb = self.vjp_b(grad, out, a, b, *attrs)
-            if gb is not None and gb.shape != b.shape:
+            if gb is not None and (gb.data.shape != b.data.shape or gb.data.dtype != b.data.dtype):
                 gb = _fit_grad(gb, b, self.name, 1)
         return (ga, gb)
 
@@ -190,7 +198,7 @@ class Variadic(Primitive):
             if parent is None or g is None:
                 fitted.append(None)
             else:
-                fitted.append(g if g.shape == x.shape else _fit_grad(g, x, self.name, position))
+                fitted.append(_fit_grad(g, x, self.name, position))
         return tuple(fitted)
 
     def inputs(self, node: Node) -> tuple:

@@ -189,6 +189,14 @@ class Tensor:
         """The tensor with its axes reversed."""
         return self.transpose()
 
+    @property
+    def mT(self) -> Tensor:
+        """The tensor with its last two axes exchanged (a batch of transposed matrices)."""
+        ndim = self.data.ndim
+        if ndim < 2:
+            raise ops.ShapeError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
+        return ops.transpose(self, _SWAP_LAST_TWO[ndim] if ndim < 8 else _swap_last_two(ndim))
+
     def item(self) -> float | int | bool:
         """The single value of a one-element tensor as a Python number."""
         if self.data.size != 1:
@@ -264,18 +272,24 @@ class Tensor:
     # ───────────── arithmetic operators ─────────────
 
     def __add__(self, other: Any) -> Tensor:
+        if other.__class__ is Tensor:  # the common case first: no conversion needed
+            return ops.add(self, other)
         return _add(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
         return _add(self, other)
 
     def __sub__(self, other: Any) -> Tensor:
+        if other.__class__ is Tensor:
+            return ops.sub(self, other)
         return _sub(self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
         return _rsub(self, other)
 
     def __mul__(self, other: Any) -> Tensor:
+        if other.__class__ is Tensor:
+            return ops.mul(self, other)
         return _mul(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
@@ -429,16 +443,16 @@ class Tensor:
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (None: all; int or tuple of ints)."""
-        return ops.sum(self, ops._normalize_axes(axis, self.data.ndim), keepdims)
+        return ops.sum(self, ops._normalize_axes(axis, self.data.ndim, "sum"), keepdims)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis``."""
-        axes = ops._normalize_axes(axis, self.data.ndim)
+        axes = ops._normalize_axes(axis, self.data.ndim, "mean")
         return ops.sum(self, axes, keepdims) * (1.0 / _count(self.shape, axes))
 
     def var(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Variance over ``axis`` with NumPy's ``ddof`` (0: divide by n, the population variance)."""
-        axes = ops._normalize_axes(axis, self.data.ndim)
+        axes = ops._normalize_axes(axis, self.data.ndim, "var")
         centred = self - ops.sum(self, axes, True) * (1.0 / _count(self.shape, axes))
         return ops.sum(centred * centred, axes, keepdims) * (1.0 / (_count(self.shape, axes) - ddof))
 
@@ -448,15 +462,15 @@ class Tensor:
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; tied maxima share the gradient evenly."""
-        return ops.max(self, ops._normalize_axes(axis, self.data.ndim), keepdims)
+        return ops.max(self, ops._normalize_axes(axis, self.data.ndim, "max"), keepdims)
 
     def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Minimum over ``axis``; tied minima share the gradient evenly."""
-        return ops.min(self, ops._normalize_axes(axis, self.data.ndim), keepdims)
+        return ops.min(self, ops._normalize_axes(axis, self.data.ndim, "min"), keepdims)
 
     def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """log(sum(exp(x))) over ``axis``, without overflow."""
-        return ops.logsumexp(self, ops._normalize_axes(axis, self.data.ndim), keepdims)
+        return ops.logsumexp(self, ops._normalize_axes(axis, self.data.ndim, "logsumexp"), keepdims)
 
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / sum(exp(x)) along ``axis``, without overflow."""
@@ -521,7 +535,7 @@ class Tensor:
         if axis is None:
             dropped = {i for i, s in enumerate(shape) if s == 1}
         else:
-            dropped = {a for a in ops._normalize_axes(axis, len(shape)) if shape[a] == 1}
+            dropped = {a for a in ops._normalize_axes(axis, len(shape), "squeeze") if shape[a] == 1}
         return ops.reshape(self, tuple(s for i, s in enumerate(shape) if i not in dropped))
 
     def unsqueeze(self, axis: int) -> Tensor:
@@ -552,6 +566,13 @@ class Tensor:
         if shape == self.shape:
             return self
         return ops.sum_to(self, shape)
+
+
+def _swap_last_two(ndim: int) -> tuple:
+    return (*range(ndim - 2), ndim - 1, ndim - 2)
+
+
+_SWAP_LAST_TWO = {n: _swap_last_two(n) for n in range(2, 8)}
 
 
 def _count(shape: tuple, axes: tuple) -> int:
