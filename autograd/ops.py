@@ -26,6 +26,10 @@ def _normalize_axes(axis, ndim: int, op: str = "reduction") -> tuple:
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if ndim == 0:  # like PyTorch, a 0-d tensor accepts axis 0 or -1 and has nothing to reduce
+        if any(a not in (0, -1) for a in axes):
+            raise ShapeError(f"{op}: axis {axis} is out of range for a 0-d tensor")
+        return ()
     out = []
     size = builtins.max(ndim, 1)  # this module's `max` is the primitive
     for a in axes:

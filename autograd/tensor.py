@@ -18,10 +18,13 @@ import numpy as np
 from .graph import LeafNode, Node
 
 _new = object.__new__
+_ndarray = np.ndarray
 
 
 def _make(data: Any, node: Node | None) -> Tensor:
     """Build a Tensor around ``data`` without any checks (the internal, hot path)."""
+    if data.__class__ is not _ndarray:  # NumPy returns scalars for 0-d results; .data is always an ndarray
+        data = np.asarray(data)
     t = _new(Tensor)
     t.data = data
     t._node = node

@@ -238,8 +238,8 @@ def arrays(
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise ValueError(f"arrays draws floating-point arrays, not {dtype}")
-    if min_gap < 0:
-        raise ValueError(f"min_gap must be >= 0, got {min_gap}")
+    if min_gap < 0 or (distinct and min_gap == 0):
+        raise ValueError(f"min_gap must be >= 0 (> 0 with distinct=True), got {min_gap}")
     lo, hi, keep_away = _resolve_domain(domain, avoid, min_gap)
     layout = _Layout(_allowed_intervals(lo, hi, keep_away))
     gap = float(min_gap) if distinct else 0.0

@@ -880,3 +880,20 @@ def test_broadcast_to_and_sum_to_are_each_others_vjp(pair, data):
     (gv,) = autograd.grad(v.sum_to(small), v, x, create_graph=True)
     assert gv.grad_fn is not None and gv.grad_fn.name == "broadcast_to"
     np.testing.assert_array_equal(gv.numpy(), np.broadcast_to(x.numpy(), big))
+
+
+def test_comparisons_with_numbers_and_arrays_on_either_side():
+    x = leaf([-1.0, 0.0, 2.0])
+    a = x.numpy()
+    other = np.array([0.0, 0.0, 3.0])
+    for result, expected in [
+        (x > 0, a > 0),
+        (0 < x, 0 < a),
+        (x <= other, a <= other),
+        (other >= x, other >= a),
+        (x == 0.0, a == 0.0),
+        (x != other, a != other),
+    ]:
+        assert isinstance(result, Tensor) and not result.requires_grad
+        assert result.dtype == np.bool_
+        np.testing.assert_array_equal(result.numpy(), expected)

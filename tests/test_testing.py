@@ -113,7 +113,9 @@ def test_tuple_domain_and_avoided_points(data):
 def test_distinct_values_keep_their_distance(data):
     min_gap = data.draw(st.sampled_from([0.01, 0.05, 0.1]), label="min_gap")
     domain = data.draw(st.sampled_from(["real", "unit", "nonzero"]), label="domain")
-    a = data.draw(arrays(shapes(max_side=3), domain=domain, avoid=(0.5,), min_gap=min_gap, distinct=True), label="a")
+    # at most 9 values: they fit 0.1 apart in "unit" (length 1.8, less the 0.2 cut around 0.5)
+    values_shape = shapes(max_dims=2, max_side=3)
+    a = data.draw(arrays(values_shape, domain=domain, avoid=(0.5,), min_gap=min_gap, distinct=True), label="a")
     values = np.sort(a.reshape(-1))
     assert np.all(np.diff(values) >= min_gap - ROUNDING)
     assert np.all(np.abs(a - 0.5) >= min_gap - ROUNDING)
@@ -157,6 +159,8 @@ def test_bad_arguments_are_reported_when_the_strategy_is_built():
         arrays(3, domain=(0.0, 1.0), avoid=(0.5,), min_gap=1.0)
     with pytest.raises(ValueError, match="floating-point"):
         arrays(3, dtype=np.int64)
+    with pytest.raises(ValueError, match="min_gap"):
+        arrays(3, distinct=True, min_gap=0.0)
 
 
 @given(data=st.data())
