@@ -255,6 +255,23 @@ class Tensor:
         """
         engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph)
 
+    def __copy__(self) -> Tensor:
+        return _copy_leaf(self, self.data, "copy")
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        copied = _copy_leaf(self, self.data.copy(), "deepcopy")
+        if self.grad is not None:
+            copied.grad = _make(self.grad.data.copy(), None)
+        memo[id(self)] = copied
+        return copied
+
+    def __reduce__(self) -> tuple:
+        if not self.is_leaf:
+            raise RuntimeError(
+                "pickle: only leaf tensors can be pickled (a recorded result carries its graph); use .detach()"
+            )
+        return (_rebuild, (type(self), np.asarray(self.data), self.requires_grad, self.name))
+
     def astype(self, dtype: Any) -> Tensor:
         """The tensor converted to ``dtype`` (differentiable between float dtypes)."""
         dtype = np.dtype(dtype)
@@ -576,6 +593,32 @@ def _swap_last_two(ndim: int) -> tuple:
 
 
 _SWAP_LAST_TWO = {n: _swap_last_two(n) for n in range(2, 8)}
+
+
+def _copy_leaf(t: Tensor, data: np.ndarray, how: str) -> Tensor:
+    """A new leaf with its own node (so its gradient goes to the copy, not to the original)."""
+    if not t.is_leaf:
+        raise RuntimeError(f"{how}: only leaf tensors can be copied (this one has a grad_fn); use .detach() first")
+    copied = _new(type(t))
+    copied.data = data
+    copied._node = None
+    copied.grad = None
+    copied.name = t.name
+    if t.requires_grad:
+        copied._node = LeafNode(copied)
+    return copied
+
+
+def _rebuild(cls: type, data: np.ndarray, requires_grad: bool, name: str | None) -> Tensor:
+    """Unpickle a leaf tensor (of ``cls``: Tensor or a subclass such as nn.Parameter)."""
+    t = _new(cls)
+    t.data = data
+    t._node = None
+    t.grad = None
+    t.name = name
+    if requires_grad:
+        t._node = LeafNode(t)
+    return t
 
 
 def _count(shape: tuple, axes: tuple) -> int:

@@ -1,1 +1,71 @@
-"""gradwire's nn: modules, layers, losses and optimizers built on the autograd Tensor API."""
+"""gradwire's nn: modules, layers, a mini Transformer, losses, optimizers, data and training.
+
+Everything here is built from the public `autograd` Tensor API.
+
+    import nn
+    model = nn.MLP([2, 16, 1], activation="tanh")
+    opt = nn.optim.Adam(model.parameters(), lr=1e-2)
+    loss = nn.functional.mse_loss(model(x), y)
+
+Submodules: `nn.functional` (also as ``nn.F``), `nn.init`, `nn.optim`, `nn.lr_scheduler`,
+`nn.data`, `nn.datasets`, `nn.train`, `nn.tasks`, `nn.transformer`.
+"""
+
+from . import data, datasets, functional, init, lr_scheduler, optim, train
+from . import functional as F
+from .checks import gradcheck_module
+from .data import ArrayDataset, DataLoader, random_split, train_test_split, train_val_split
+from .layers import GELU, MLP, Dropout, Embedding, LayerNorm, Linear, ReLU, Sequential, Sigmoid, Tanh
+from .module import LoadResult, Module, ModuleList, Parameter, StateDictKeyError, functional_call
+from .random import default_rng, manual_seed
+from .serialization import load, save
+from .train import History, accuracy, evaluate, fit, predict, r2_score
+from .transformer import FeedForward, GPTConfig, MiniGPT, MultiHeadAttention, TransformerBlock
+
+__all__ = [
+    "GELU",
+    "MLP",
+    "ArrayDataset",
+    "DataLoader",
+    "Dropout",
+    "Embedding",
+    "F",
+    "FeedForward",
+    "GPTConfig",
+    "History",
+    "LayerNorm",
+    "Linear",
+    "LoadResult",
+    "MiniGPT",
+    "Module",
+    "ModuleList",
+    "MultiHeadAttention",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "StateDictKeyError",
+    "Tanh",
+    "TransformerBlock",
+    "accuracy",
+    "data",
+    "datasets",
+    "default_rng",
+    "evaluate",
+    "fit",
+    "functional",
+    "functional_call",
+    "gradcheck_module",
+    "init",
+    "load",
+    "lr_scheduler",
+    "manual_seed",
+    "optim",
+    "predict",
+    "r2_score",
+    "random_split",
+    "save",
+    "train",
+    "train_test_split",
+    "train_val_split",
+]

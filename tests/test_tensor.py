@@ -377,3 +377,27 @@ def test_index_out_of_range_names_the_shape():
         x[0, 3]
     with pytest.raises(IndexError, match=r"shape \(2, 3\)"):
         x[np.array([0, 2])]
+
+
+def test_copies_of_a_leaf_get_their_own_gradient():
+    import copy
+
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    deep, shallow = copy.deepcopy(a), copy.copy(a)
+    (deep * 2).sum().backward()
+    (shallow * 3).sum().backward()
+    assert a.grad is None
+    np.testing.assert_array_equal(deep.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(shallow.grad.data, [3.0, 3.0])
+    assert shallow.data is a.data and deep.data is not a.data
+
+
+def test_pickling_a_leaf_keeps_values_name_and_requires_grad():
+    import pickle
+
+    a = Tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(b.data, a.data)
+    assert b.requires_grad and b.name == "a" and b.dtype == np.float32
+    with pytest.raises(RuntimeError, match="leaf"):
+        pickle.dumps(a * 2)

@@ -1,0 +1,795 @@
+"""Stateless neural-network functions: activations, normalization, attention and losses.
+
+What PyTorch keeps in ``torch.nn.functional``: ``relu``, ``gelu``, ``softmax``, ``dropout``,
+``layer_norm``, ``linear``, ``embedding``, ``scaled_dot_product_attention`` and the losses
+(``cross_entropy``, ``nll_loss``, ``mse_loss``, ``l1_loss``, ``binary_cross_entropy``,
+``binary_cross_entropy_with_logits``). Every function is a composite of the public
+autograd Tensor API (methods, operators, ``autograd.where``), so gradients, and gradients
+of gradients, come from the engine; no function here adds derivative code.
+
+Conventions that differ from PyTorch, on purpose:
+
+- The class axis of logits is the LAST axis: ``cross_entropy`` takes ``(N, C)`` or
+  ``(N, T, C)`` logits (PyTorch wants ``(N, C, T)``), the way nanoGPT flattens its logits.
+- Loss options (``reduction``, ``ignore_index``, ``label_smoothing``, ``weight``,
+  ``pos_weight``) are keyword-only, so that PyTorch's positional ``weight`` cannot land on
+  another option by mistake.
+- Shape mismatches between a loss's input and target raise ``autograd.ShapeError`` (a
+  ``ValueError``) instead of broadcasting.
+
+Imports: numpy, autograd and nn.random only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import autograd
+from autograd import ShapeError, Tensor
+
+from .random import default_rng
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "relu",
+    "scaled_dot_product_attention",
+    "sigmoid",
+    "silu",
+    "softmax",
+    "softplus",
+    "tanh",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ───────────────────────────── helpers ─────────────────────────────
+
+
+def _as_tensor(x: Any) -> Tensor:
+    """``x`` itself when it is a Tensor, else a constant Tensor of its data (ndarrays keep their dtype)."""
+    return x if isinstance(x, Tensor) else autograd.tensor(x)
+
+
+def _like(value: Any, x: Tensor) -> Tensor:
+    """``value`` as a Tensor; non-Tensor data is converted to ``x``'s floating dtype (no silent promotion)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(np.asarray(value, dtype=x.dtype))
+
+
+def _check_reduction(reduction: str, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_same_shape(x: Tensor, target: Tensor, op: str) -> None:
+    if x.shape != target.shape:
+        raise ShapeError(
+            f"{op}: input shape {x.shape} and target shape {target.shape} differ "
+            "(losses do not broadcast; reshape the target to the input's shape)"
+        )
+
+
+def _check_float(x: Tensor, op: str, what: str = "input") -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {what} must be a floating-point tensor, got dtype {x.dtype}")
+
+
+def _integer_array(values: Any, op: str, what: str) -> np.ndarray:
+    """Integer class indices as an ndarray; floats and booleans are refused with a TypeError."""
+    array = values.data if isinstance(values, Tensor) else np.asarray(values)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{op}: {what} must hold integers, got dtype {array.dtype}")
+    return array
+
+
+def _softplus_exact(z: Tensor) -> Tensor:
+    """log(1 + e**z) without overflow, with the right gradient (sigmoid(z)) everywhere, 0 included.
+
+    Each branch sees an input clipped to its own side of 0, so ``exp`` never overflows and no
+    infinity reaches the unused branch (whose gradient ``where`` zeroes). A branchless
+    ``relu(z) + log(1 + exp(-|z|))`` would give the gradient 0 instead of 0.5 at z = 0,
+    because both kinks use the subgradient 0 there.
+    """
+    positive = z.data > 0
+    upper = z.clip(0.0, None)  # z where z > 0
+    lower = z.clip(None, 0.0)  # z where z <= 0
+    # Without a log1p primitive, log(1 + t) loses the relative precision of a tiny t (it is 0
+    # below t = 1e-16); the absolute error stays under 1e-16 and the gradient t / (1 + t) is exact.
+    return autograd.where(positive, upper + ((-upper).exp() + 1.0).log(), (lower.exp() + 1.0).log())
+
+
+# ───────────────────────────── activations ─────────────────────────────
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0), elementwise (gradient 0 at 0).
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    return _as_tensor(x).relu()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """The logistic function 1 / (1 + e**-x), elementwise (stable for any x).
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor of ``x``'s shape, with values in [0, 1].
+    """
+    return _as_tensor(x).sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, elementwise.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor of ``x``'s shape, with values in [-1, 1].
+    """
+    return _as_tensor(x).tanh()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else ``negative_slope * x`` (PyTorch: the gradient at 0 is ``negative_slope``).
+
+    Args:
+        x: input tensor.
+        negative_slope: slope for negative inputs.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    x = _as_tensor(x)
+    return autograd.where(x.data > 0, x, x * negative_slope)
+
+
+def silu(x: Tensor) -> Tensor:
+    """x * sigmoid(x) (also called swish), elementwise.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    x = _as_tensor(x)
+    return x * x.sigmoid()
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1 / beta) * log(1 + exp(beta * x)), elementwise, as PyTorch's ``softplus``.
+
+    Computed without overflow (``softplus(1000) == 1000``, ``softplus(-1000) == 0``). Where
+    ``beta * x > threshold`` the result is ``x`` itself (PyTorch's linear region).
+
+    Args:
+        x: input tensor.
+        beta: sharpness (must be positive).
+        threshold: above this value of ``beta * x`` the function is the identity.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    if not beta > 0:
+        raise ValueError(f"softplus: beta must be positive, got {beta}")
+    x = _as_tensor(x)
+    z = x * beta if beta != 1 else x
+    soft = _softplus_exact(z)
+    if beta != 1:
+        soft = soft * (1.0 / beta)
+    linear_region = z.data > threshold
+    if linear_region.any():
+        soft = autograd.where(linear_region, x, soft)
+    return soft
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_SQRT_HALF = math.sqrt(0.5)
+_ONE_OVER_SQRT_PI = 1.0 / math.sqrt(math.pi)
+
+# W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23
+# (1969), as in Netlib SPECFUN's CALERF: near double precision on each interval.
+_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02, 3.20937758913846947e03)
+_ERF_A_TOP = 1.85777706184603153e-1
+_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03, 2.84423683343917062e03)
+_ERFC_C = (
+    5.64188496988670089e-1,
+    8.88314979438837594e00,
+    6.61191906371416295e01,
+    2.98635138197400131e02,
+    8.81952221241769090e02,
+    1.71204761263407058e03,
+    2.05107837782607147e03,
+    1.23033935479799725e03,
+)
+_ERFC_C_TOP = 2.15311535474403846e-8
+_ERFC_D = (
+    1.57449261107098347e01,
+    1.17693950891312499e02,
+    5.37181101862009858e02,
+    1.62138957456669019e03,
+    3.29079923573345963e03,
+    4.36261909014324716e03,
+    3.43936767414372164e03,
+    1.23033935480374942e03,
+)
+_ERFC_P = (
+    3.05326634961232344e-1,
+    3.60344899949804439e-1,
+    1.25781726111229246e-1,
+    1.60837851487422766e-2,
+    6.58749161529837803e-4,
+)
+_ERFC_P_TOP = 1.63153871373020978e-2
+_ERFC_Q = (
+    2.56852019228982242e00,
+    1.87295284992346047e00,
+    5.27905102951428412e-1,
+    6.05183413124413191e-2,
+    2.33520497626869185e-3,
+)
+_ERF_SMALL = 0.46875
+_ERFC_LARGE = 4.0
+_ERFC_ZERO = 28.0  # exp(-28**2) underflows to exactly 0 in float64, and so does erfc
+
+
+def _rational(t: Tensor, top: float, numerator: Sequence[float], denominator: Sequence[float]) -> Tensor:
+    """Cody's rational form: (((top*t + n0)*t + n1)*t ... + n_last) / (((t + d0)*t + d1)*t ... + d_last)."""
+    num = t * top
+    den = t
+    for n, d in zip(numerator[:-1], denominator[:-1]):
+        num = (num + n) * t
+        den = (den + d) * t
+    return (num + numerator[-1]) / (den + denominator[-1])
+
+
+def _one_plus_erf(z: Tensor) -> Tensor:
+    """1 + erf(z) with Cody's rational approximations, written in Tensor ops (so it differentiates).
+
+    Three intervals of |z|: below 0.46875 erf itself; up to 4 and beyond, erfc(|z|) =
+    exp(-z**2) * R(|z|). For z < 0, 1 + erf(z) = erfc(|z|), so the result keeps its
+    relative accuracy far into the negative tail. Each interval is evaluated on an input
+    clipped into it, so the unused ones stay finite and ``where`` gives them zero gradient.
+    """
+    magnitude = np.abs(z.data)
+    small = magnitude < _ERF_SMALL
+    result = None
+    if small.any():
+        zs = z.clip(-_ERF_SMALL, _ERF_SMALL)
+        result = zs * _rational(zs * zs, _ERF_A_TOP, _ERF_A, _ERF_B) + 1.0
+        if small.all():
+            return result
+    middle = magnitude < _ERFC_LARGE
+    y = z.abs()
+    erfc = None
+    if (middle & ~small).any():
+        ym = y.clip(_ERF_SMALL, _ERFC_LARGE)
+        erfc = (-(ym * ym)).exp() * _rational(ym, _ERFC_C_TOP, _ERFC_C, _ERFC_D)
+    if (~middle).any():
+        yl = y.clip(_ERFC_LARGE, _ERFC_ZERO)
+        inv = 1.0 / (yl * yl)
+        tail = inv * _rational(inv, _ERFC_P_TOP, _ERFC_P, _ERFC_Q)
+        erfc_large = (-(yl * yl)).exp() * ((_ONE_OVER_SQRT_PI - tail) / yl)
+        erfc = erfc_large if erfc is None else autograd.where(middle, erfc, erfc_large)
+    outer = autograd.where(z.data < 0, erfc, 2.0 - erfc)
+    return outer if result is None else autograd.where(small, result, outer)
+
+
+def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
+    """Gaussian error linear unit, x * Phi(x), elementwise.
+
+    ``approximate='tanh'`` (the default here, as in GPT-2; PyTorch's default is ``'none'``):
+    0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3))).
+    ``approximate='none'``: the exact 0.5 * x * (1 + erf(x / sqrt(2))), with erf from W. J.
+    Cody's rational approximations (close to double precision) written in Tensor ops; it
+    records up to about 100 operations per call (against 10), so forward and backward take about ten
+    times as long as with ``'tanh'`` (an ``erf`` primitive in autograd would remove the gap).
+
+    Args:
+        x: input tensor.
+        approximate: ``'tanh'`` or ``'none'``.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    x = _as_tensor(x)
+    if approximate == "tanh":
+        # tanh is exactly +-1 (in float32 and float64) once |x| > 10, so clipping changes
+        # nothing there but keeps x**3 from overflowing (and inf * 0 out of the gradient).
+        xc = x.clip(-10.0, 10.0)
+        inner = (xc + (xc * xc * xc) * 0.044715) * _SQRT_2_OVER_PI
+        return x * (inner.tanh() + 1.0) * 0.5
+    if approximate == "none":
+        return x * _one_plus_erf(x * _SQRT_HALF) * 0.5
+    raise ValueError(f"gelu: approximate must be 'tanh' or 'none', got {approximate!r}")
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, computed stably (the Tensor method).
+
+    Args:
+        x: input tensor.
+        axis: the axis that sums to 1.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    return _as_tensor(x).softmax(axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``, computed stably (the Tensor method).
+
+    Args:
+        x: input tensor.
+        axis: the axis normalised over.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    return _as_tensor(x).log_softmax(axis)
+
+
+# ───────────────────────────── regularisation and normalisation ─────────────────────────────
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
+    """Inverted dropout: zero each element with probability ``p`` and scale the rest by 1 / (1 - p).
+
+    The identity when ``training`` is False or ``p == 0``; all zeros when ``p == 1``.
+
+    Args:
+        x: input tensor.
+        p: probability of zeroing an element, in [0, 1].
+        training: apply dropout (True) or pass ``x`` through (False).
+        rng: the NumPy Generator to draw the mask from (default: the shared ``nn.random`` one).
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    x = _as_tensor(x)
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0.0
+    keep = default_rng(rng).random(x.shape) >= p
+    return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+
+
+def layer_norm(
+    x: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` axes, then scale and shift (PyTorch's ``layer_norm``).
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, with the biased (divide-by-n) variance.
+
+    Args:
+        x: input of shape ``(..., *normalized_shape)``.
+        normalized_shape: the trailing shape to normalise over (an int for one axis).
+        weight: optional scale of shape ``normalized_shape``.
+        bias: optional shift of shape ``normalized_shape``.
+        eps: added to the variance for numerical stability.
+
+    Returns:
+        A tensor of ``x``'s shape.
+    """
+    x = _as_tensor(x)
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    n = len(shape)
+    if n == 0 or n > x.ndim or x.shape[x.ndim - n :] != shape:
+        raise ShapeError(
+            f"layer_norm: normalized_shape {shape} does not match the trailing dimensions of input shape {x.shape}"
+        )
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and tuple(param.shape) != shape:
+            raise ShapeError(f"layer_norm: {name} has shape {tuple(param.shape)}, expected normalized_shape {shape}")
+    axes = tuple(range(x.ndim - n, x.ndim))
+    centred = x - x.mean(axes, keepdims=True)
+    var = (centred * centred).mean(axes, keepdims=True)
+    y = centred * (var + eps) ** -0.5
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+# ───────────────────────────── linear maps and lookups ─────────────────────────────
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias, with PyTorch's layout (weight of shape ``(out, in)``).
+
+    Args:
+        x: input of shape ``(..., in)``.
+        weight: matrix of shape ``(out, in)``.
+        bias: optional vector of shape ``(out,)``.
+
+    Returns:
+        A tensor of shape ``(..., out)``.
+    """
+    x = _as_tensor(x)
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"linear: input of shape {x.shape} does not fit weight of shape {tuple(weight.shape)} "
+            "(expected input (..., in) and weight (out, in))"
+        )
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ShapeError(f"linear: bias has shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
+    y = x @ weight.T
+    return y if bias is None else y + bias
+
+
+def embedding(idx: Tensor | np.ndarray, weight: Tensor) -> Tensor:
+    """Rows of ``weight`` picked by integer indices (the gradient adds up over repeated indices).
+
+    Args:
+        idx: integer indices of any shape (Tensor, ndarray or nested list), each in [0, V).
+        weight: table of shape ``(V, D)``.
+
+    Returns:
+        A tensor of shape ``idx.shape + (D,)``.
+    """
+    index = _integer_array(idx, "embedding", "indices")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must have shape (num_embeddings, dim), got {tuple(weight.shape)}")
+    rows = weight.shape[0]
+    if index.size and (index.min() < 0 or index.max() >= rows):
+        bad = index.min() if index.min() < 0 else index.max()
+        raise IndexError(
+            f"embedding: index {int(bad)} is out of range [0, {rows}) for weight of shape {tuple(weight.shape)} "
+            f"(indices of shape {index.shape})"
+        )
+    return weight[index]
+
+
+# ───────────────────────────── attention ─────────────────────────────
+
+
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Tensor | np.ndarray | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    training: bool = True,
+    rng: np.random.Generator | None = None,
+) -> Tensor:
+    """softmax(q @ k.T * scale + mask) @ v, with PyTorch's semantics.
+
+    A boolean ``attn_mask`` marks with True the (query, key) pairs that take part in
+    attention; the others get a score of -inf. A floating-point ``attn_mask`` is added to
+    the scores. ``is_causal`` lets query i see keys 0..i only (the lower-left triangle, as
+    PyTorch). A query row with every key masked gives an output of zeros and sends no
+    gradient (and no NaN) anywhere, as recent PyTorch does (its math backend zeroes such
+    rows since release 2.5; older releases gave NaN).
+
+    Args:
+        q: queries of shape ``(..., L, E)``.
+        k: keys of shape ``(..., S, E)``.
+        v: values of shape ``(..., S, Ev)``.
+        attn_mask: boolean or float mask broadcastable to ``(..., L, S)``.
+        dropout_p: dropout probability on the attention weights (used when ``training``).
+        is_causal: apply a causal mask (cannot be combined with ``attn_mask``).
+        scale: score scale; default ``1 / sqrt(E)``.
+        training: apply dropout (PyTorch's function always does when ``dropout_p > 0``).
+        rng: NumPy Generator for the dropout mask (default: the shared ``nn.random`` one).
+
+    Returns:
+        A tensor of shape ``(..., L, Ev)``.
+    """
+    q, k, v = _as_tensor(q), _as_tensor(k), _as_tensor(v)
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ShapeError(
+            f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} do not fit "
+            "(expected q (..., L, E), k (..., S, E), v (..., S, Ev))"
+        )
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal=True, not both")
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
+    scores = (q @ k.mT) * scale  # (..., L, S)
+    L, S = scores.shape[-2], scores.shape[-1]
+    keep = None
+    if is_causal:
+        keep = np.tril(np.ones((L, S), dtype=bool))
+    elif attn_mask is not None:
+        mask_data = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        try:
+            np.broadcast_shapes(mask_data.shape, scores.shape)
+        except ValueError:
+            raise ShapeError(
+                f"scaled_dot_product_attention: attn_mask of shape {mask_data.shape} does not broadcast to "
+                f"the scores' shape {scores.shape}"
+            ) from None
+        if mask_data.dtype == bool:
+            keep = mask_data
+        else:
+            scores = scores + _like(attn_mask, scores)
+    if keep is not None:
+        scores = autograd.where(keep, scores, -math.inf)
+    # A row with every score at -inf would give 0/0 = NaN in softmax, and NaN gradients that
+    # reach unmasked inputs through the matmul: give it finite scores, then zero weights.
+    # (A causal mask always leaves key 0 visible, so only a given mask can do this.)
+    dead = np.isneginf(scores.data).all(axis=-1, keepdims=True) if attn_mask is not None else None
+    if dead is not None and dead.any():
+        attn = autograd.where(dead, 0.0, autograd.where(dead, 0.0, scores).softmax(-1))
+    else:
+        attn = scores.softmax(-1)
+    if dropout_p > 0:
+        attn = dropout(attn, dropout_p, training, rng)
+    return attn @ v  # (..., L, Ev)
+
+
+# ───────────────────────────── losses ─────────────────────────────
+
+
+def _class_targets(
+    scores: Tensor, target: Any, ignore_index: int, op: str
+) -> tuple[Tensor, np.ndarray, np.ndarray, tuple]:
+    """Validate (..., C) scores against (...) integer targets.
+
+    Returns:
+        The scores as (M, C), the targets as (M,) with ignored entries set to 0, the (M,)
+        boolean mask of counted entries, and the target's original shape.
+    """
+    _check_float(scores, op, "input")
+    labels = _integer_array(target, op, "target (class indices)")
+    if scores.ndim == 0 or labels.shape != scores.shape[:-1]:
+        raise ShapeError(
+            f"{op}: target shape {labels.shape} does not fit input shape {scores.shape} "
+            "(expected input (N, C) or (N, T, C) with the classes LAST, and target (N,) or (N, T))"
+        )
+    n_classes = scores.shape[-1]
+    flat = labels.reshape(-1)
+    counted = flat != ignore_index
+    out_of_range = counted & ((flat < 0) | (flat >= n_classes))
+    if out_of_range.any():
+        bad = flat[np.argmax(out_of_range)]
+        raise ValueError(
+            f"{op}: target value {int(bad)} is out of range for {n_classes} classes "
+            f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})"
+        )
+    safe = np.where(counted, flat, 0)
+    return scores.reshape(-1, n_classes), safe, counted, labels.shape
+
+
+def _reduce_counted(loss: Tensor, counted: np.ndarray, shape: tuple, reduction: str) -> Tensor:
+    """Reduce per-entry losses (zero at ignored entries); 'mean' divides by the counted entries, as PyTorch."""
+    if reduction == "none":
+        return loss.reshape(shape)
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    n = int(counted.sum())
+    if n == 0:  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
+        return total * 0.0 + math.nan
+    return total * (1.0 / n)
+
+
+def nll_loss(log_probs: Tensor, target: Any, *, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer targets: -log_probs[..., target].
+
+    Args:
+        log_probs: log-probabilities of shape ``(N, C)`` or ``(N, T, C)`` (classes LAST).
+        target: integer class indices of shape ``(N,)`` or ``(N, T)``, each in [0, C) or
+            equal to ``ignore_index``.
+        ignore_index: targets with this value add nothing to the loss or the mean's count.
+        reduction: ``'mean'`` (over the counted targets), ``'sum'`` or ``'none'`` (the target's shape).
+
+    Returns:
+        The loss: a scalar tensor, or the per-target losses for ``'none'`` (0 where ignored).
+    """
+    _check_reduction(reduction, "nll_loss")
+    flat, safe, counted, shape = _class_targets(_as_tensor(log_probs), target, ignore_index, "nll_loss")
+    loss = -flat[np.arange(flat.shape[0]), safe]  # (M,)
+    if not counted.all():
+        loss = loss * counted.astype(loss.dtype)
+    return _reduce_counted(loss, counted, shape, reduction)
+
+
+def cross_entropy(
+    logits: Tensor,
+    target: Any,
+    *,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Tensor:
+    """Softmax cross-entropy of integer targets, stable for logits of any size.
+
+    loss_i = (1 - eps) * (-log p_i[target_i]) + eps * mean_c(-log p_i[c]), with
+    ``p = softmax(logits)`` and ``eps = label_smoothing`` (PyTorch's formula).
+
+    Args:
+        logits: scores of shape ``(N, C)`` or ``(N, T, C)``; the classes are on the LAST
+            axis (PyTorch puts them on axis 1).
+        target: integer class indices of shape ``(N,)`` or ``(N, T)``, each in [0, C) or
+            equal to ``ignore_index`` (class probabilities are not supported).
+        ignore_index: targets with this value add nothing to the loss or the mean's count.
+        label_smoothing: eps in [0, 1].
+        reduction: ``'mean'`` (over the counted targets), ``'sum'`` or ``'none'`` (the target's shape).
+
+    Returns:
+        The loss: a scalar tensor, or the per-target losses for ``'none'`` (0 where ignored).
+    """
+    _check_reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    flat, safe, counted, shape = _class_targets(_as_tensor(logits), target, ignore_index, "cross_entropy")
+    logp = flat.log_softmax(-1)  # (M, C)
+    nll = -logp[np.arange(logp.shape[0]), safe]  # (M,)
+    if label_smoothing > 0:
+        smooth = logp.mean(-1) * -1.0  # (M,)
+        nll = nll * (1.0 - label_smoothing) + smooth * label_smoothing
+    if not counted.all():
+        nll = nll * counted.astype(nll.dtype)
+    return _reduce_counted(nll, counted, shape, reduction)
+
+
+def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
+    """Mean squared error: (input - target)**2, reduced.
+
+    Args:
+        input: predictions.
+        target: values of the same shape (a Tensor, which may require grad, or array data).
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss: a scalar tensor, or elementwise losses for ``'none'``.
+    """
+    _check_reduction(reduction, "mse_loss")
+    input = _as_tensor(input)
+    _check_float(input, "mse_loss")
+    target = _like(target, input)
+    _check_same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
+    """Mean absolute error: |input - target|, reduced (gradient 0 where they are equal).
+
+    Args:
+        input: predictions.
+        target: values of the same shape (a Tensor, which may require grad, or array data).
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss: a scalar tensor, or elementwise losses for ``'none'``.
+    """
+    _check_reduction(reduction, "l1_loss")
+    input = _as_tensor(input)
+    _check_float(input, "l1_loss")
+    target = _like(target, input)
+    _check_same_shape(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def _check_weight(weight: Any, x: Tensor, op: str, name: str) -> Tensor:
+    weight = _like(weight, x)
+    try:
+        fits = np.broadcast_shapes(weight.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{op}: {name} of shape {weight.shape} does not broadcast to the input's shape {x.shape}")
+    return weight
+
+
+def binary_cross_entropy(probs: Tensor, target: Any, *, weight: Any = None, reduction: str = "mean") -> Tensor:
+    """-weight * (y * log p + (1 - y) * log(1 - p)), with each log clamped to >= -100 as PyTorch.
+
+    Probabilities of exactly 0 or 1 give a finite loss (100 per element at most). Where a
+    log is clamped, its gradient is 0 (PyTorch instead divides by max(p * (1 - p), 1e-12)).
+
+    Args:
+        probs: probabilities in [0, 1].
+        target: values in [0, 1] of the same shape.
+        weight: optional per-element weight, broadcastable to ``probs``'s shape.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss: a scalar tensor, or elementwise losses for ``'none'``.
+    """
+    op = "binary_cross_entropy"
+    _check_reduction(reduction, op)
+    probs = _as_tensor(probs)
+    _check_float(probs, op)
+    target = _like(target, probs)
+    _check_same_shape(probs, target, op)
+    if probs.size and (probs.data.min() < 0 or probs.data.max() > 1 or np.isnan(probs.data).any()):
+        raise ValueError(
+            f"{op}: input must hold probabilities in [0, 1], got values in [{probs.data.min()}, "
+            f"{probs.data.max()}] (use binary_cross_entropy_with_logits for logits)"
+        )
+    tiny = float(np.finfo(probs.dtype).tiny)  # log(0) would warn; the clamp at -100 hides the difference
+    log_p = probs.clip(tiny, None).log().clip(-100.0, None)
+    log_q = (1.0 - probs).clip(tiny, None).log().clip(-100.0, None)
+    loss = -(target * log_p + (1.0 - target) * log_q)
+    if weight is not None:
+        loss = loss * _check_weight(weight, probs, op, "weight")
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    logits: Tensor,
+    target: Any,
+    *,
+    weight: Any = None,
+    pos_weight: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Binary cross-entropy on logits, stable for any logit: BCE(sigmoid(x), y) without forming sigmoid.
+
+    loss = pos_weight * y * softplus(-x) + (1 - y) * softplus(x), which for ``pos_weight=None``
+    equals max(x, 0) - x * y + log(1 + exp(-|x|)). Each softplus is computed branchwise, so
+    x = +-1000 gives finite losses and the gradient at x = 0 is sigmoid(0) - y exactly.
+
+    Args:
+        logits: raw scores.
+        target: values in [0, 1] of the same shape.
+        weight: optional per-element weight, broadcastable to the logits' shape.
+        pos_weight: optional weight of positive examples, broadcastable to the logits' shape
+            (one per class on the last axis, as PyTorch).
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss: a scalar tensor, or elementwise losses for ``'none'``.
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, op)
+    logits = _as_tensor(logits)
+    _check_float(logits, op)
+    target = _like(target, logits)
+    _check_same_shape(logits, target, op)
+    if pos_weight is None:
+        loss = _softplus_exact(logits) - logits * target
+    else:
+        pos_weight = _check_weight(pos_weight, logits, op, "pos_weight")
+        loss = pos_weight * target * _softplus_exact(-logits) + (1.0 - target) * _softplus_exact(logits)
+    if weight is not None:
+        loss = loss * _check_weight(weight, logits, op, "weight")
+    return _reduce(loss, reduction)

@@ -1,0 +1,491 @@
+"""`Module`, the base class of every layer and model, and `Parameter`, a Tensor it learns.
+
+Assigning a `Parameter` or a `Module` to an attribute registers it (``self.fc = Linear(2, 3)``),
+so `Module.parameters` can walk the whole tree, `Module.state_dict` can name every weight
+(``layers.0.weight``) and `Module.train`/`Module.eval` reach every sub-module. Plain Tensors
+and everything else stay ordinary attributes. `ModuleList` holds sub-modules in a list, and
+`functional_call` runs a module with some parameters swapped for other tensors.
+
+Registered parameters and modules are kept in ``_parameters``/``_modules`` *and* in the
+instance ``__dict__``, so reading ``self.weight`` in a forward is a plain attribute lookup.
+
+Imports only autograd's public Tensor API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from autograd import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a `Module` learns: it requires grad, and assigning it to a module registers it.
+
+    Args:
+        data: the initial values (copied). Python numbers and lists become float32, a
+            floating-point ndarray keeps its dtype, integer data becomes float32.
+        requires_grad: False freezes the parameter (it is still registered and saved).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+        super().__init__(data.data if isinstance(data, Tensor) else data)  # Tensor's rules: Python floats -> float32
+        if self.data.dtype.kind != "f":
+            self.data = self.data.astype(np.float32)
+        if requires_grad:
+            self.requires_grad = True
+
+    def __repr__(self) -> str:
+        frozen = "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter(shape={self.shape}, dtype={self.dtype}{frozen})"
+
+
+class LoadResult(NamedTuple):
+    """What `Module.load_state_dict` found: keys the module has but the state lacked, and the reverse."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class StateDictKeyError(KeyError):
+    """Raised by a strict `Module.load_state_dict` when keys are missing or unexpected."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as if it were a key
+        return str(self.args[0]) if self.args else ""
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign parameters and sub-modules, write `forward`.
+
+    Example::
+
+        class Affine(Module):
+            def __init__(self):
+                super().__init__()
+                self.scale = Parameter(np.ones(3))
+                self.shift = Parameter(np.zeros(3))
+
+            def forward(self, x):
+                return x * self.scale + self.shift
+
+    Subclasses must call ``super().__init__()`` before assigning parameters or modules.
+    Assigning anything that is not a `Parameter` or `Module` (a plain Tensor, None, a
+    number) to a registered name unregisters it. Modules start in training mode.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # ───────────── registration ─────────────
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Parameter):
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            self.add_module(name, value)
+        else:
+            registry = self.__dict__.get("_parameters")
+            if registry is not None:
+                registry.pop(name, None)
+                self.__dict__["_modules"].pop(name, None)
+            object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        registry = self.__dict__.get("_parameters")
+        if registry is not None:
+            registry.pop(name, None)
+            self.__dict__["_modules"].pop(name, None)
+        object.__delattr__(self, name)
+
+    def _registry(self) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__}: cannot assign a parameter or module before Module.__init__() has run "
+                "(call super().__init__() first in your __init__)"
+            )
+
+    def register_parameter(self, name: str, param: Parameter) -> None:
+        """Register ``param`` under ``name`` (what ``self.name = param`` does).
+
+        Args:
+            name: an attribute name without dots.
+            param: the parameter.
+        """
+        self._registry()
+        if not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter, got {type(param).__name__}")
+        _check_name(name)
+        self._modules.pop(name, None)
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
+    def add_module(self, name: str, module: Module) -> None:
+        """Register ``module`` as a sub-module under ``name`` (what ``self.name = module`` does).
+
+        Args:
+            name: an attribute name without dots (``ModuleList`` uses ``"0"``, ``"1"``, ...).
+            module: the sub-module.
+        """
+        self._registry()
+        if not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        _check_name(name)
+        self._parameters.pop(name, None)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    # ───────────── running ─────────────
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; every subclass defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ───────────── walking the tree ─────────────
+
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """This module and every sub-module, depth first, in assignment order.
+
+        Args:
+            prefix: prepended to every name (this module itself is named ``prefix``).
+            remove_duplicate: yield a module shared by several parents only once, under its
+                first name (False: under every name, as state dicts need).
+
+        Returns:
+            An iterator of ``(dotted name, module)``; this module comes first, named ``prefix``.
+        """
+        seen: set[int] = set()
+        stack: list[tuple[str, Module, tuple]] = [(prefix, self, ())]  # iterative: deep nesting is fine
+        while stack:
+            name, module, ancestors = stack.pop()
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
+            elif id(module) in ancestors:  # a module containing itself: stop instead of looping forever
+                continue
+            yield name, module
+            inside = (*ancestors, id(module)) if not remove_duplicate else ()
+            children = [(f"{name}.{key}" if name else key, child, inside) for key, child in module._modules.items()]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every sub-module, each once (the order of `named_modules`)."""
+        seen: set[int] = set()
+        stack: list[Module] = [self]
+        while stack:
+            module = stack.pop()
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield module
+                stack.extend(reversed(module._modules.values()))
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules with their attribute names, in assignment order."""
+        yield from self._modules.items()
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules, in assignment order."""
+        yield from self._modules.values()
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter with its dotted name (``layers.0.weight``).
+
+        Each module's own parameters come first, then those of its sub-modules, in
+        assignment order.
+
+        Args:
+            prefix: prepended to every name.
+            recurse: include the parameters of sub-modules.
+            remove_duplicate: yield a parameter shared by several modules only once, under
+                its first name.
+
+        Returns:
+            An iterator of ``(dotted name, parameter)``.
+        """
+        seen: set[int] = set()
+        modules = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, param in module._parameters.items():
+                if remove_duplicate:
+                    if id(param) in seen:
+                        continue
+                    seen.add(id(param))
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter, each once even when shared (the order of `named_parameters`)."""
+        seen: set[int] = set()
+        for module in self.modules() if recurse else (self,):
+            for param in module._parameters.values():
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    yield param
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """The number of scalars in the parameters (shared parameters counted once).
+
+        Args:
+            trainable_only: count only parameters that require grad.
+
+        Returns:
+            The total element count.
+        """
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at a dotted path (``"blocks.0.attn"``; ``""`` is this module).
+
+        Returns:
+            The module.
+        """
+        module = self
+        for part in target.split(".") if target else ():
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no sub-module {part!r} (looking for {target!r})")
+            module = child
+        return module
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every sub-module and then on this module (for custom initialisation).
+
+        Returns:
+            This module.
+        """
+        for child in self._modules.values():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ───────────── modes and gradients ─────────────
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on this module and every sub-module.
+
+        Returns:
+            This module.
+        """
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode (dropout off); the same as ``train(False)``.
+
+        Returns:
+            This module.
+        """
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze every parameter.
+
+        Returns:
+            This module.
+        """
+        for param in self.parameters():
+            param.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter.
+
+        Args:
+            set_to_none: set ``.grad`` to None (the default, like PyTorch); False gives each
+                parameter a gradient of zeros instead.
+        """
+        for param in self.parameters():
+            if set_to_none:
+                param.grad = None
+            elif param.grad is not None:
+                # gradient arrays are read-only (they may be shared): replace, never write into
+                param.grad = Tensor(np.zeros_like(param.data))
+
+    # ───────────── saving and loading ─────────────
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter's values, by dotted name, in registration order.
+
+        A parameter shared by several modules appears under each of its names, so that a
+        model loads the same way whichever name it reaches it by (PyTorch does the same).
+
+        Returns:
+            A dict from name to a fresh ndarray.
+        """
+        return {name: param.data.copy() for name, param in self.named_parameters(remove_duplicate=False)}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> LoadResult:
+        """Copy values into the parameters, in place, so optimizers holding them see the new values.
+
+        Every check runs before anything is copied, so a failed load changes nothing.
+
+        Args:
+            state_dict: name to ndarray (or Tensor), as from `state_dict` or `nn.serialization.load`.
+            strict: raise when the state lacks a parameter or has a key the module does not.
+
+        Returns:
+            A `LoadResult` with the missing and unexpected keys (both empty under ``strict``).
+
+        Raises:
+            StateDictKeyError: (a KeyError) with ``strict``, naming every missing and unexpected key.
+            ValueError: when a value's shape or dtype differs from its parameter's (always checked).
+        """
+        own = dict(self.named_parameters(remove_duplicate=False))
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        if strict and (missing or unexpected):
+            problems = []
+            if missing:
+                problems.append(f"missing keys: {', '.join(missing)}")
+            if unexpected:
+                problems.append(f"unexpected keys: {', '.join(unexpected)}")
+            raise StateDictKeyError(f"load_state_dict for {type(self).__name__}: {'; '.join(problems)}")
+        updates = []
+        for name, param in own.items():
+            if name not in state_dict:
+                continue
+            value = state_dict[name]
+            value = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if value.shape != param.shape:
+                raise ValueError(
+                    f"load_state_dict for {type(self).__name__}: shape mismatch for {name!r}: "
+                    f"the checkpoint has {value.shape}, the module's parameter has {param.shape}"
+                )
+            if value.dtype != param.dtype:
+                raise ValueError(
+                    f"load_state_dict for {type(self).__name__}: dtype mismatch for {name!r}: "
+                    f"the checkpoint has {value.dtype}, the module's parameter has {param.dtype}"
+                )
+            updates.append((param, value))
+        for param, value in updates:
+            param.data[...] = value
+        return LoadResult(missing, unexpected)
+
+    # ───────────── printing ─────────────
+
+    def extra_repr(self) -> str:
+        """The text shown inside this module's parentheses by ``repr`` (override in layers)."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = self.extra_repr().splitlines()
+        for name, child in self._modules.items():
+            lines.append(f"({name}): {child!r}")
+        if not self._modules and len(lines) <= 1:
+            return f"{type(self).__name__}({''.join(lines)})"
+        body = "\n".join("  " + line for line in "\n".join(lines).splitlines())
+        return f"{type(self).__name__}(\n{body}\n)"
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not name or "." in name:
+        raise KeyError(f"module attribute names must be non-empty strings without dots, got {name!r}")
+
+
+class ModuleList(Module):
+    """A list of sub-modules, registered as ``"0"``, ``"1"``, ... (``blocks.0.attn.qkv.weight``).
+
+    Args:
+        modules: the initial modules.
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _index(self, index: int) -> str:
+        n = len(self._modules)
+        if not -n <= index < n:
+            raise IndexError(f"{type(self).__name__}: index {index} is out of range for {n} modules")
+        return str(index % n)
+
+    def __getitem__(self, index: int | slice) -> Module | ModuleList:
+        if isinstance(index, slice):
+            return type(self)(list(self._modules.values())[index])
+        return self._modules[self._index(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(self._index(index), module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end.
+
+        Returns:
+            This list.
+        """
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add each of ``modules`` at the end.
+
+        Returns:
+            This list.
+        """
+        for module in modules:
+            self.append(module)
+        return self
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward: iterate over it in the owning module's forward")
+
+
+def functional_call(
+    module: Module, parameters: Mapping[str, Tensor], args: Any = (), kwargs: Mapping[str, Any] | None = None
+) -> Any:
+    """Run ``module(*args, **kwargs)`` with some parameters replaced by other tensors, then put them back.
+
+    Like PyTorch's ``torch.func.functional_call``: the replacements take part in the graph,
+    so gradients flow to them, and the module is left exactly as it was (even if the
+    forward raises). A parameter shared by several modules is replaced everywhere.
+
+    Args:
+        module: the module to run.
+        parameters: dotted parameter name (as in `Module.named_parameters`) to the Tensor to use.
+        args: positional arguments of the forward (a tuple, or a single non-tuple argument).
+        kwargs: keyword arguments of the forward.
+
+    Returns:
+        What the forward returns.
+    """
+    own = dict(module.named_parameters(remove_duplicate=False))
+    unknown = [name for name in parameters if name not in own]
+    if unknown:
+        raise KeyError(f"functional_call: {type(module).__name__} has no parameters named {', '.join(unknown)}")
+    replacement = {id(own[name]): tensor for name, tensor in parameters.items()}
+    swapped = []
+    for owner in module.modules():
+        for attr, param in owner._parameters.items():
+            if id(param) in replacement:
+                swapped.append((owner, attr, param))
+    try:
+        for owner, attr, param in swapped:
+            # Write straight into the registry: __setattr__ would unregister a plain Tensor.
+            owner._parameters[attr] = replacement[id(param)]
+            owner.__dict__[attr] = replacement[id(param)]
+        return module(*(args if isinstance(args, tuple) else (args,)), **(kwargs or {}))
+    finally:
+        for owner, attr, param in swapped:
+            owner._parameters[attr] = param
+            owner.__dict__[attr] = param

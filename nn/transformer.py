@@ -1,0 +1,183 @@
+"""A mini GPT: multi-head causal self-attention, a GELU feed-forward, pre-norm blocks.
+
+Written to read like the papers and like nanoGPT's model.py (Karpathy), which it follows:
+"Attention Is All You Need" (Vaswani et al., 2017) for the attention, and GPT-2's pre-norm
+block (Radford et al., 2019). Shapes are commented as (B, T, C): batch, time, channels;
+attention works on (B, nh, T, hs): heads and head size.
+
+Weight layout, kept for interchange with other implementations: ``attn.qkv`` is one
+``Linear(d, 3d)`` whose output splits into q, k, v in that order; ``attn.proj`` is the output
+``Linear(d, d)``; ``mlp.fc1: Linear(d, d_ff)``, ``mlp.fc2: Linear(d_ff, d)``; ``MiniGPT`` has
+``tok_emb``, ``pos_emb``, ``blocks``, ``ln_f`` and ``head``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import autograd as ag
+from autograd import Tensor
+
+from . import functional as F
+from .layers import GELU, Dropout, Embedding, LayerNorm, Linear
+from .module import Module, ModuleList
+from .random import default_rng
+
+
+@dataclass
+class GPTConfig:
+    """The size of a `MiniGPT`."""
+
+    vocab_size: int = 65  # number of distinct tokens
+    block_size: int = 64  # longest context the model sees (positions 0 .. block_size - 1)
+    n_layer: int = 2  # number of transformer blocks
+    n_head: int = 4  # attention heads per block; must divide d_model
+    d_model: int = 128  # width of the residual stream
+    d_ff: int | None = None  # feed-forward width (None: 4 * d_model)
+    dropout: float = 0.0  # dropout on attention weights and residual branches
+    bias: bool = True  # biases in Linear layers
+
+
+class MultiHeadAttention(Module):
+    """Multi-head (causal) self-attention with one fused q, k, v projection.
+
+    Args:
+        d_model: width of the input and output.
+        n_heads: number of heads; each works on ``d_model // n_heads`` channels.
+        dropout: dropout on the attention weights and on the output.
+        causal: mask future positions (each position attends to itself and the past).
+        bias: biases in the projections.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, causal: bool = True, bias: bool = True):
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"MultiHeadAttention: d_model={d_model} is not divisible by n_heads={n_heads}")
+        self.n_heads = n_heads
+        self.causal = causal
+        self.dropout = dropout
+        self.qkv = Linear(d_model, 3 * d_model, bias=bias)
+        self.proj = Linear(d_model, d_model, bias=bias)
+        self.resid_drop = Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Attend over the sequence: (B, T, C) -> (B, T, C)."""
+        B, T, C = x.shape
+        hs = C // self.n_heads
+        q, k, v = ag.split(self.qkv(x), 3, axis=2)  # 3 x (B, T, C)
+        q = q.reshape(B, T, self.n_heads, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+        k = k.reshape(B, T, self.n_heads, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+        v = v.reshape(B, T, self.n_heads, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout, is_causal=self.causal, training=self.training
+        )  # (B, nh, T, hs)
+        y = y.transpose(0, 2, 1, 3).reshape(B, T, C)  # re-assemble the heads side by side
+        return self.resid_drop(self.proj(y))
+
+
+class FeedForward(Module):
+    """The position-wise MLP of a block: Linear, GELU, Linear, dropout."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, bias: bool = True):
+        super().__init__()
+        self.fc1 = Linear(d_model, d_ff, bias=bias)
+        self.act = GELU(approximate="tanh")
+        self.fc2 = Linear(d_ff, d_model, bias=bias)
+        self.drop = Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, T, C) -> (B, T, C)."""
+        return self.drop(self.fc2(self.act(self.fc1(x))))
+
+
+class TransformerBlock(Module):
+    """A pre-norm transformer block: two residual branches, attention then feed-forward."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0, bias: bool = True):
+        super().__init__()
+        self.ln1 = LayerNorm(d_model)
+        self.attn = MultiHeadAttention(d_model, n_heads, dropout, causal=True, bias=bias)
+        self.ln2 = LayerNorm(d_model)
+        self.mlp = FeedForward(d_model, d_ff, dropout, bias=bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, T, C) -> (B, T, C)."""
+        x = x + self.attn(self.ln1(x))
+        x = x + self.mlp(self.ln2(x))
+        return x
+
+
+class MiniGPT(Module):
+    """A small GPT language model: token and position embeddings, blocks, final norm, LM head."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        d_ff = config.d_ff or 4 * config.d_model
+        self.tok_emb = Embedding(config.vocab_size, config.d_model)
+        self.pos_emb = Embedding(config.block_size, config.d_model)
+        self.drop = Dropout(config.dropout)
+        self.blocks = ModuleList(
+            [
+                TransformerBlock(config.d_model, config.n_head, d_ff, config.dropout, config.bias)
+                for _ in range(config.n_layer)
+            ]
+        )
+        self.ln_f = LayerNorm(config.d_model)
+        self.head = Linear(config.d_model, config.vocab_size, bias=False)
+
+    def forward(self, idx: np.ndarray | Tensor) -> Tensor:
+        """Next-token logits for every position: integer tokens (B, T) -> logits (B, T, vocab_size)."""
+        idx = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"MiniGPT: sequence length {T} is longer than block_size {self.config.block_size}")
+        x = self.tok_emb(idx) + self.pos_emb(np.arange(T))  # (B, T, C) + (T, C)
+        x = self.drop(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))  # (B, T, vocab_size)
+
+    def generate(
+        self,
+        idx: np.ndarray,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """Extend each sequence by sampling one token at a time.
+
+        Args:
+            idx: integer tokens (B, T) to continue.
+            max_new_tokens: how many tokens to add.
+            temperature: divides the logits (lower is greedier; 0 picks the most likely token).
+            top_k: sample only among the k most likely tokens.
+            rng: generator for the samples (default: the shared nn generator).
+
+        Returns:
+            The tokens (B, T + max_new_tokens).
+        """
+        rng = default_rng(rng)
+        idx = np.array(idx, dtype=np.int64)
+        was_training = self.training
+        self.eval()
+        with ag.no_grad():
+            for _ in range(max_new_tokens):
+                context = idx[:, -self.config.block_size :]
+                logits = self(context).data[:, -1, :].astype(np.float64)  # (B, vocab_size)
+                if temperature == 0:
+                    next_token = logits.argmax(axis=-1)
+                else:
+                    logits = logits / temperature
+                    if top_k is not None:
+                        kth = np.sort(logits, axis=-1)[:, -min(top_k, logits.shape[-1])][:, None]
+                        logits = np.where(logits < kth, -np.inf, logits)
+                    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+                    probs /= probs.sum(axis=-1, keepdims=True)
+                    next_token = np.array([rng.choice(len(p), p=p) for p in probs])
+                idx = np.concatenate([idx, next_token[:, None]], axis=1)
+        self.train(was_training)
+        return idx

@@ -1,0 +1,550 @@
+"""Tests for nn.module (Parameter, Module, ModuleList, functional_call) and nn.checks.gradcheck_module."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from nn.checks import gradcheck_module
+from nn.module import LoadResult, Module, ModuleList, Parameter, StateDictKeyError, functional_call
+
+# ───────────── small modules used below ─────────────
+
+
+class Affine(Module):
+    """y = x * scale + shift, elementwise over the last axis."""
+
+    def __init__(self, n, seed=0):
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        self.scale = Parameter(rng.standard_normal(n).astype(np.float32))
+        self.shift = Parameter(rng.standard_normal(n).astype(np.float32))
+
+    def forward(self, x):
+        return x * self.scale + self.shift
+
+
+class Net(Module):
+    """Two nested levels: net.inner.a, net.inner.b, plus an own parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.gain = Parameter(np.array([2.0], dtype=np.float32))
+        self.inner = ModuleList([Affine(3, seed=1), Affine(3, seed=2)])
+        self.last = Affine(3, seed=3)
+
+    def forward(self, x):
+        for block in self.inner:
+            x = block(x).tanh()
+        return self.last(x) * self.gain
+
+
+def fresh_input(shape=(2, 3), seed=0):
+    return ag.Tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=True)
+
+
+# ───────────── Parameter ─────────────
+
+
+def test_parameter_requires_grad_and_keeps_float_dtypes():
+    p = Parameter([1.0, 2.0])
+    assert p.requires_grad and p.is_leaf and isinstance(p, ag.Tensor)
+    assert p.dtype == np.float32
+    assert Parameter(np.zeros(3)).dtype == np.float64
+    assert Parameter(np.arange(3)).dtype == np.float32  # integers become float32
+    assert not Parameter(np.zeros(2), requires_grad=False).requires_grad
+
+
+def test_parameter_copies_its_data():
+    data = np.zeros(3, dtype=np.float32)
+    p = Parameter(data)
+    data[0] = 5.0
+    assert p.data[0] == 0.0
+
+
+def test_parameter_repr():
+    assert repr(Parameter(np.zeros((2, 3), dtype=np.float32))) == "Parameter(shape=(2, 3), dtype=float32)"
+    frozen = Parameter(np.zeros(4), requires_grad=False)
+    assert repr(frozen) == "Parameter(shape=(4,), dtype=float64, requires_grad=False)"
+
+
+def test_parameter_results_are_plain_tensors():
+    p = Parameter([1.0, 2.0])
+    assert type(p * 2) is ag.Tensor
+
+
+def test_deepcopied_parameter_receives_its_own_gradient():
+    p = Parameter([1.0, 2.0])
+    q = copy.deepcopy(p)
+    (q * 3).sum().backward()
+    assert p.grad is None
+    np.testing.assert_array_equal(q.grad.data, [3.0, 3.0])
+    q.data[0] = 7.0
+    assert p.data[0] == 1.0
+
+
+def test_deepcopied_module_is_independent():
+    net = Net()
+    twin = copy.deepcopy(net)
+    twin(fresh_input()).sum().backward()
+    assert all(p.grad is None for p in net.parameters())
+    assert all(p.grad is not None for p in twin.parameters())
+    assert [n for n, _ in twin.named_parameters()] == [n for n, _ in net.named_parameters()]
+
+
+def test_module_pickles():
+    net = Net()
+    clone = pickle.loads(pickle.dumps(net))
+    for (name, p), (name2, q) in zip(net.named_parameters(), clone.named_parameters()):
+        assert name == name2 and q.requires_grad
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+# ───────────── registration ─────────────
+
+
+def test_assignment_registers_parameters_and_modules_in_order():
+    net = Net()
+    assert [n for n, _ in net.named_parameters()] == [
+        "gain",
+        "inner.0.scale",
+        "inner.0.shift",
+        "inner.1.scale",
+        "inner.1.shift",
+        "last.scale",
+        "last.shift",
+    ]
+    assert [n for n, _ in net.named_children()] == ["inner", "last"]
+    assert list(net.children()) == [net.inner, net.last]
+    assert [n for n, _ in net.named_modules()] == ["", "inner", "inner.0", "inner.1", "last"]
+
+
+def test_plain_tensors_and_other_values_are_not_registered():
+    m = Affine(2)
+    m.buffer = ag.Tensor([1.0, 2.0], requires_grad=True)
+    m.count = 3
+    assert [n for n, _ in m.named_parameters()] == ["scale", "shift"]
+    assert m.count == 3
+
+
+def test_reassigning_and_deleting_update_registration():
+    m = Affine(2)
+    m.scale = ag.Tensor([1.0, 1.0])  # a plain Tensor replaces the parameter: no longer registered
+    assert [n for n, _ in m.named_parameters()] == ["shift"]
+    m.scale = Parameter([3.0, 4.0])
+    assert [n for n, _ in m.named_parameters()] == ["shift", "scale"]
+    del m.shift
+    assert [n for n, _ in m.named_parameters()] == ["scale"]
+    assert not hasattr(m, "shift")
+    m.sub = Affine(2)
+    assert [n for n, _ in m.named_parameters()] == ["scale", "sub.scale", "sub.shift"]
+    m.sub = Parameter([0.0])  # a module name reused for a parameter
+    assert list(m.children()) == []
+    assert [n for n, _ in m.named_parameters()] == ["scale", "sub"]
+    m.sub = None
+    assert [n for n, _ in m.named_parameters()] == ["scale"]
+    assert m.sub is None
+
+
+def test_assigning_before_init_is_a_clear_error():
+    class Broken(Module):
+        def __init__(self):
+            self.w = Parameter([1.0])
+
+    with pytest.raises(AttributeError, match=r"super\(\).__init__\(\)"):
+        Broken()
+
+
+def test_register_parameter_checks_type_and_name():
+    m = Module()
+    with pytest.raises(TypeError, match="must be a Parameter"):
+        m.register_parameter("w", ag.Tensor([1.0]))
+    with pytest.raises(KeyError, match="without dots"):
+        m.register_parameter("a.b", Parameter([1.0]))
+    with pytest.raises(TypeError, match="must be a Module"):
+        m.add_module("x", 3)
+
+
+def test_forward_must_be_defined():
+    with pytest.raises(NotImplementedError, match="Module must define forward"):
+        Module()(1)
+
+
+def test_shared_parameters_and_modules_are_listed_once():
+    shared = Affine(3)
+    net = Module()
+    net.a = shared
+    net.b = shared
+    net.tied = shared.scale
+    assert [n for n, _ in net.named_parameters()] == ["tied", "a.shift"]
+    assert len(list(net.parameters())) == 2
+    assert [n for n, _ in net.named_modules()] == ["", "a"]
+    assert net.num_parameters() == 6
+
+
+def test_named_parameters_prefix_and_recurse():
+    net = Net()
+    assert [n for n, _ in net.named_parameters(recurse=False)] == ["gain"]
+    assert next(iter(net.named_parameters(prefix="model")))[0] == "model.gain"
+    assert [n for n, _ in net.inner.named_parameters()] == ["0.scale", "0.shift", "1.scale", "1.shift"]
+
+
+def test_num_parameters_counts_scalars():
+    net = Net()
+    assert net.num_parameters() == 1 + 3 * 6
+    net.last.requires_grad_(False)
+    assert net.num_parameters(trainable_only=True) == 1 + 3 * 4
+    assert not net.last.scale.requires_grad
+
+
+def test_get_submodule_and_apply():
+    net = Net()
+    assert net.get_submodule("inner.1") is net.inner[1]
+    assert net.get_submodule("") is net
+    with pytest.raises(AttributeError, match="no sub-module 'nope'"):
+        net.get_submodule("inner.nope")
+    visited = []
+    assert net.apply(lambda m: visited.append(type(m).__name__)) is net
+    assert visited == ["Affine", "Affine", "ModuleList", "Affine", "Net"]
+
+
+# ───────────── modes and gradients ─────────────
+
+
+def test_train_and_eval_reach_every_submodule():
+    net = Net()
+    assert all(m.training for m in net.modules())
+    assert net.eval() is net
+    assert not any(m.training for m in net.modules())
+    net.inner.train()
+    assert net.inner[0].training and not net.training and not net.last.training
+    net.train()
+    assert all(m.training for m in net.modules())
+
+
+def test_zero_grad_sets_to_none_or_zeros():
+    net = Net()
+    net(fresh_input()).sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad(set_to_none=False)
+    for p in net.parameters():
+        assert p.grad.shape == p.shape and p.grad.dtype == p.dtype
+        np.testing.assert_array_equal(p.grad.data, 0.0)
+    net(fresh_input()).sum().backward()  # accumulates onto the zeros
+    assert any(np.any(p.grad.data != 0) for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+    net.zero_grad(set_to_none=False)  # no gradient yet: stays None, like PyTorch
+    assert all(p.grad is None for p in net.parameters())
+
+
+# ───────────── state dicts ─────────────
+
+
+def test_state_dict_is_ordered_copies():
+    net = Net()
+    state = net.state_dict()
+    assert list(state) == [n for n, _ in net.named_parameters()]
+    for name, p in net.named_parameters():
+        assert isinstance(state[name], np.ndarray) and state[name] is not p.data
+        np.testing.assert_array_equal(state[name], p.data)
+    state["gain"][0] = 100.0
+    assert net.gain.data[0] == 2.0
+
+
+def test_state_dict_round_trip_copies_into_existing_arrays():
+    source, target = Net(), Net()
+    target.last.scale.data[...] = 0.0
+    arrays_before = [p.data for p in target.parameters()]
+    result = target.load_state_dict(source.state_dict())
+    assert result == LoadResult([], [])
+    for (name, p), q in zip(source.named_parameters(), target.parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+    assert all(a is p.data for a, p in zip(arrays_before, target.parameters()))  # optimizers keep seeing them
+    x = fresh_input()
+    np.testing.assert_array_equal(source(x).data, target(x).data)
+
+
+def test_load_state_dict_accepts_tensors():
+    source, target = Affine(3, seed=5), Affine(3, seed=6)
+    target.load_state_dict({name: ag.Tensor(p.data) for name, p in source.named_parameters()})
+    np.testing.assert_array_equal(target.scale.data, source.scale.data)
+
+
+def test_shared_parameters_appear_under_every_name_in_state_dict():
+    shared = Affine(2)
+    net = Module()
+    net.a = shared
+    net.b = shared
+    assert list(net.state_dict()) == ["a.scale", "a.shift", "b.scale", "b.shift"]
+    state = net.state_dict()
+    net.load_state_dict(state)
+
+
+def test_strict_load_names_missing_and_unexpected_keys():
+    net = Net()
+    state = net.state_dict()
+    del state["inner.1.shift"]
+    state["extra.weight"] = np.zeros(3, dtype=np.float32)
+    with pytest.raises(StateDictKeyError) as info:
+        net.load_state_dict(state)
+    message = str(info.value)
+    assert "missing keys: inner.1.shift" in message
+    assert "unexpected keys: extra.weight" in message
+    assert isinstance(info.value, KeyError)
+
+
+def test_non_strict_load_reports_keys_and_loads_the_rest():
+    net = Net()
+    state = {"gain": np.array([9.0], dtype=np.float32), "bogus": np.zeros(1)}
+    before = net.last.scale.data.copy()
+    result = net.load_state_dict(state, strict=False)
+    assert result.unexpected_keys == ["bogus"]
+    assert "last.scale" in result.missing_keys and "gain" not in result.missing_keys
+    assert net.gain.data[0] == 9.0
+    np.testing.assert_array_equal(net.last.scale.data, before)
+
+
+def test_shape_mismatch_names_the_parameter_and_both_shapes():
+    net = Net()
+    state = net.state_dict()
+    state["last.shift"] = np.zeros(4, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"shape mismatch for 'last.shift'.*\(4,\).*\(3,\)"):
+        net.load_state_dict(state)
+    with pytest.raises(ValueError, match="shape mismatch"):
+        net.load_state_dict(state, strict=False)
+
+
+def test_dtype_mismatch_names_the_parameter_and_both_dtypes():
+    net = Net()
+    state = net.state_dict()
+    state["gain"] = state["gain"].astype(np.float64)
+    with pytest.raises(ValueError, match=r"dtype mismatch for 'gain'.*float64.*float32"):
+        net.load_state_dict(state)
+
+
+def test_failed_load_changes_nothing():
+    net = Net()
+    before = net.state_dict()
+    state = {name: value + 1 for name, value in before.items()}
+    state["last.shift"] = np.zeros(5, dtype=np.float32)  # the last key is bad; the others must not be loaded
+    with pytest.raises(ValueError):
+        net.load_state_dict(state)
+    for name, value in net.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+# ───────────── repr ─────────────
+
+
+class Scaled(Module):
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+    def extra_repr(self):
+        return f"factor={self.factor}"
+
+
+def test_repr_is_nested_like_pytorch():
+    outer = Module()
+    outer.body = ModuleList([Scaled(2), Module()])
+    outer.head = Scaled(0.5)
+    assert repr(outer) == (
+        "Module(\n"
+        "  (body): ModuleList(\n"
+        "    (0): Scaled(factor=2)\n"
+        "    (1): Module()\n"
+        "  )\n"
+        "  (head): Scaled(factor=0.5)\n"
+        ")"
+    )
+
+
+def test_repr_with_extra_repr_and_children():
+    m = Scaled(3)
+    m.child = Scaled(4)
+    assert repr(m) == "Scaled(\n  factor=3\n  (child): Scaled(factor=4)\n)"
+
+
+# ───────────── ModuleList ─────────────
+
+
+def test_module_list_indexing_and_registration():
+    blocks = ModuleList([Scaled(1), Scaled(2)])
+    blocks.append(Scaled(3))
+    blocks.extend([Scaled(4)])
+    assert len(blocks) == 4
+    assert [b.factor for b in blocks] == [1, 2, 3, 4]
+    assert blocks[-1].factor == 4 and blocks[1].factor == 2
+    assert [b.factor for b in blocks[1:3]] == [2, 3]
+    assert isinstance(blocks[1:3], ModuleList)
+    assert [n for n, _ in blocks.named_children()] == ["0", "1", "2", "3"]
+    blocks[0] = Scaled(10)
+    assert blocks[0].factor == 10
+    with pytest.raises(IndexError, match="out of range"):
+        blocks[4]
+    with pytest.raises(NotImplementedError):
+        blocks(1)
+
+
+def test_module_list_parameters_are_named_by_position():
+    blocks = ModuleList([Affine(2), Affine(2)])
+    assert [n for n, _ in blocks.named_parameters()] == ["0.scale", "0.shift", "1.scale", "1.shift"]
+
+
+# ───────────── functional_call ─────────────
+
+
+def test_functional_call_uses_replacements_and_restores():
+    m = Affine(3)
+    scale = ag.Tensor(np.full(3, 2.0), requires_grad=True)
+    x = ag.Tensor(np.ones(3))
+    out = functional_call(m, {"scale": scale}, (x,))
+    np.testing.assert_allclose(out.data, 2.0 + m.shift.data)
+    out.sum().backward()
+    np.testing.assert_array_equal(scale.grad.data, 1.0)
+    assert m.shift.grad is not None and m.scale.grad is None
+    assert isinstance(m.scale, Parameter) and dict(m.named_parameters())["scale"] is m.scale
+
+
+def test_functional_call_restores_after_an_error():
+    class Failing(Affine):
+        def forward(self, x):
+            raise RuntimeError("boom")
+
+    m = Failing(2)
+    original = m.scale
+    with pytest.raises(RuntimeError, match="boom"):
+        functional_call(m, {"scale": ag.Tensor(np.zeros(2))}, ag.Tensor(np.zeros(2)))
+    assert m.scale is original and m._parameters["scale"] is original
+
+
+def test_functional_call_replaces_tied_parameters_everywhere():
+    seen = []
+
+    class Probe(Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = Affine(2), Affine(2)
+            self.b.scale = self.a.scale
+
+        def forward(self):
+            seen.extend([self.a.scale, self.b.scale])
+
+    probe = Probe()
+    replacement = ag.Tensor(np.array([5.0, 5.0]))
+    functional_call(probe, {"a.scale": replacement})
+    assert seen[0] is replacement and seen[1] is replacement
+    assert probe.b.scale is probe.a.scale and isinstance(probe.a.scale, Parameter)
+
+
+def test_functional_call_rejects_unknown_names():
+    with pytest.raises(KeyError, match="no parameters named nope"):
+        functional_call(Affine(2), {"nope": ag.Tensor([1.0])}, ag.Tensor([1.0, 1.0]))
+
+
+# ───────────── gradcheck_module ─────────────
+
+
+def test_gradcheck_module_passes_a_correct_module_and_leaves_it_unchanged():
+    net = Net()
+    net.inner[1].eval()
+    before = net.state_dict()
+    assert gradcheck_module(net, fresh_input())
+    for name, p in net.named_parameters():
+        assert p.dtype == np.float32 and p.grad is None and isinstance(p, Parameter)
+        np.testing.assert_array_equal(p.data, before[name])
+    assert net.training and net.inner[0].training and not net.inner[1].training
+
+
+def test_gradcheck_module_checks_parameters_without_grad_inputs():
+    assert gradcheck_module(Affine(4), ag.Tensor(np.random.default_rng(1).standard_normal((3, 4))))
+
+
+class LeakyData(Module):
+    """A planted bug: the forward reads shift through .data, so no gradient reaches it."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = Parameter(np.array([1.5, -0.5]))
+        self.shift = Parameter(np.array([0.3, 0.7]))
+
+    def forward(self, x):
+        return (x * self.scale + ag.Tensor(self.shift.data)).tanh()
+
+
+def test_gradcheck_module_catches_a_forward_that_leaks_data():
+    x = fresh_input((3, 2))
+    with pytest.raises(ag.GradcheckError, match="'shift'"):
+        gradcheck_module(LeakyData(), x)
+    assert gradcheck_module(LeakyData(), x, raise_exception=False) is False
+
+
+def test_gradcheck_module_names_a_nested_parameter():
+    class Leaky(Net):
+        def forward(self, x):
+            x = self.inner[0](x)
+            return x * ag.Tensor(self.inner[1].shift.data) + self.last(x)
+
+    with pytest.raises(ag.GradcheckError, match=r"'inner\.1\.shift'"):
+        gradcheck_module(Leaky(), fresh_input())
+
+
+def test_gradcheck_module_runs_in_eval_mode_by_default():
+    class Noisy(Affine):
+        def forward(self, x):
+            out = x * self.scale + self.shift
+            if self.training:  # random in training, like dropout
+                out = out * np.random.default_rng().uniform(0.5, 1.5, size=out.shape)
+            return out
+
+    m = Noisy(3)
+    assert gradcheck_module(m, fresh_input())
+    assert m.training
+    with pytest.raises(ag.GradcheckError):
+        gradcheck_module(m, fresh_input(), eval_mode=False)
+
+
+def test_gradcheck_module_with_shared_parameter():
+    net = Module()
+    net.a = Affine(3, seed=1)
+    net.b = Affine(3, seed=2)
+    net.b.scale = net.a.scale
+
+    class Chain(Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner.b(self.inner.a(x).tanh())
+
+    assert gradcheck_module(Chain(net), fresh_input())
+
+
+def test_deep_nesting_needs_no_recursion():
+    root = current = Module()
+    for _ in range(3000):
+        current.child = Module()
+        current = current.child
+    current.w = Parameter([1.0])
+    names = [n for n, _ in root.named_parameters()]
+    assert names == [".".join(["child"] * 3000 + ["w"])]
+    assert len(list(root.modules())) == 3001
+    root.eval()
+    assert not current.training
+
+
+def test_named_modules_can_keep_duplicates():
+    shared = Affine(2)
+    net = Module()
+    net.a = shared
+    net.b = shared
+    assert [n for n, _ in net.named_modules(remove_duplicate=False)] == ["", "a", "b"]
+    assert [n for n, _ in net.named_modules(prefix="top")] == ["top", "top.a"]
