@@ -119,9 +119,11 @@ class Node:
         pending: the gradient summed so far for this node's output during a backward pass.
         deps: consumers not yet run during a backward pass (zero outside one).
         hooks: functions run on this node's gradient before it is used, or None.
+        scopes: ``(owner, input nodes)`` records of the modules whose output this is (see
+            `record_scope`), or None.
     """
 
-    __slots__ = ("prim", "parents", "saved", "attrs", "out_data", "pending", "deps", "hooks", "__weakref__")
+    __slots__ = ("prim", "parents", "saved", "attrs", "out_data", "pending", "deps", "hooks", "scopes", "__weakref__")
 
     def __init__(self, prim: Any, parents: tuple, saved: Any, attrs: tuple, out_data: Any) -> None:
         self.prim = prim
@@ -132,6 +134,7 @@ class Node:
         self.pending = None
         self.deps = 0
         self.hooks = None
+        self.scopes = None
 
     @property
     def name(self) -> str:
@@ -162,6 +165,27 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.prim.name}>"
+
+
+# ───────────── scopes: which part of a model produced a node (read by drawings, never by the engine) ─────────────
+
+
+def record_scope(output: Node, owner: Any, inputs: tuple) -> None:
+    """Note that ``owner`` (a module, say) computed ``output`` from the nodes ``inputs``.
+
+    The nodes between ``inputs`` and ``output`` belong to ``owner``; nested calls give nested
+    scopes. Drawings use this to cluster a graph by module; the engine never looks at it.
+    """
+    records = output.scopes
+    if records is None:
+        output.scopes = [(owner, inputs)]
+    else:
+        records.append((owner, inputs))
+
+
+def recorded_scopes(node: Node) -> list:
+    """The ``(owner, input nodes)`` records whose output is ``node``, innermost first."""
+    return node.scopes or []
 
 
 class LeafNode(Node):

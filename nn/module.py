@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from autograd import Tensor
+from autograd.graph import record_scope
 
 
 class Parameter(Tensor):
@@ -76,9 +77,14 @@ class Module:
     Subclasses must call ``super().__init__()`` before assigning parameters or modules.
     Assigning anything that is not a `Parameter` or `Module` (a plain Tensor, None, a
     number) to a registered name unregisters it. Modules start in training mode.
+
+    Each call records which graph nodes the module produced (`autograd.graph.record_scope`),
+    so that `autograd.viz` can draw a model's graph clustered by module. Set
+    ``Module.record_scopes = False`` to skip that bookkeeping.
     """
 
     training: bool
+    record_scopes: bool = True  # class-wide switch for the scope records used by graph drawings
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -150,7 +156,13 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if Module.record_scopes and isinstance(out, Tensor):
+            node = out._node
+            if node is not None and node.prim is not None:
+                # Lets graph drawings cluster nodes by module (autograd.viz); the engine ignores it.
+                record_scope(node, self, [a._node for a in args if isinstance(a, Tensor)])
+        return out
 
     # ───────────── walking the tree ─────────────
 
