@@ -16,12 +16,11 @@ from typing import Any
 
 import numpy as np
 
-import autograd as ag
 from autograd import Tensor
 
+from . import functional as F
 from . import init
 from .module import Module, Parameter
-from .random import default_rng
 
 # ───────────── containers ─────────────
 
@@ -112,9 +111,8 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.bias is None:
-            return x @ self.weight.mT
-        return x @ self.weight.mT + self.bias
+        """``x @ weight.T + bias`` over the last axis."""
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -144,37 +142,6 @@ class Sigmoid(Module):
         return x.sigmoid()
 
 
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_SQRT_HALF = math.sqrt(0.5)
-# Chebyshev fit of erfc(z) = t * exp(-z**2 + P(t)), t = 1 / (1 + z / 2), z >= 0; relative
-# error below 1.2e-7 everywhere (Press et al., Numerical Recipes, section 6.2, "erfcc").
-_ERFC_COEFFICIENTS = (
-    -1.26551223,
-    1.00002368,
-    0.37409196,
-    0.09678418,
-    -0.18628806,
-    0.27886807,
-    -1.13520398,
-    1.48851587,
-    -0.82215223,
-    0.17087277,
-)
-
-
-def _normal_cdf(x: Tensor) -> Tensor:
-    """Phi(x) = erfc(-x / sqrt 2) / 2, with erfc from a Chebyshev fit (relative error < 1.2e-7)."""
-    u = x * -_SQRT_HALF
-    positive = u.data >= 0
-    z = ag.where(positive, u, -u)  # |u|, but with gradient +1 (not 0) at u = 0
-    t = 1.0 / (z * 0.5 + 1.0)
-    poly = t * _ERFC_COEFFICIENTS[-1]
-    for c in _ERFC_COEFFICIENTS[-2:0:-1]:
-        poly = (poly + c) * t
-    half_erfc = t * (poly + _ERFC_COEFFICIENTS[0] - z * z).exp() * 0.5  # erfc(|u|) / 2
-    return ag.where(positive, half_erfc, 1.0 - half_erfc)
-
-
 class GELU(Module):
     """Gaussian error linear unit, x * Phi(x).
 
@@ -194,9 +161,8 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.approximate == "tanh":
-            return x * (1.0 + ((x + x**3 * 0.044715) * _SQRT_2_OVER_PI).tanh()) * 0.5
-        return x * _normal_cdf(x)
+        """GELU of ``x``, elementwise (see `nn.functional.gelu`)."""
+        return F.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -223,13 +189,8 @@ class Dropout(Module):
         self.rng = rng
 
     def forward(self, x: Tensor) -> Tensor:
-        p = self.p
-        if not self.training or p == 0.0:
-            return x
-        if p == 1.0:
-            return x * 0.0
-        keep = default_rng(self.rng).random(x.shape) >= p
-        return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+        """``x`` with dropout applied in training mode; ``x`` itself in evaluation mode."""
+        return F.dropout(x, self.p, self.training, self.rng)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -267,20 +228,8 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        n = len(self.normalized_shape)
-        if x.ndim < n or x.shape[x.ndim - n :] != self.normalized_shape:
-            raise ag.ShapeError(
-                f"LayerNorm: input of shape {x.shape} does not end in normalized_shape {self.normalized_shape}"
-            )
-        axes = self._axes
-        centred = x - x.mean(axes, keepdims=True)
-        var = (centred * centred).mean(axes, keepdims=True)
-        y = centred * (var + self.eps) ** -0.5
-        if self.weight is not None:
-            y = y * self.weight
-        if self.bias is not None:
-            y = y + self.bias
-        return y
+        """``x`` normalised over its trailing ``normalized_shape`` axes (see `nn.functional.layer_norm`)."""
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
@@ -327,16 +276,7 @@ class Embedding(Module):
         Returns:
             A Tensor of shape ``indices.shape + (embedding_dim,)``.
         """
-        idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
-        if idx.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: indices must be integers, got dtype {idx.dtype}")
-        if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
-            bad = idx[(idx < 0) | (idx >= self.num_embeddings)].reshape(-1)[0]
-            raise IndexError(
-                f"Embedding: index {bad} is out of range for {self.num_embeddings} embeddings "
-                f"(valid: 0 to {self.num_embeddings - 1})"
-            )
-        return self.weight[idx]
+        return F.embedding(indices, self.weight)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"

@@ -67,7 +67,7 @@ def test_linear_float64_and_no_bias():
 
 
 def test_linear_rejects_wrong_input_size():
-    with pytest.raises(ag.ShapeError, match="matmul"):
+    with pytest.raises(ag.ShapeError, match=r"linear: input of shape \(2, 5\)"):
         Linear(4, 3)(tensor((2, 5)))
 
 
@@ -210,7 +210,7 @@ def test_layer_norm_without_affine_or_bias():
 
 
 def test_layer_norm_rejects_wrong_trailing_shape():
-    with pytest.raises(ag.ShapeError, match=r"does not end in normalized_shape \(3, 4\)"):
+    with pytest.raises(ag.ShapeError, match=r"normalized_shape \(3, 4\) does not match .* input shape \(2, 4, 3\)"):
         LayerNorm((3, 4))(tensor((2, 4, 3)))
     with pytest.raises(ag.ShapeError):
         LayerNorm((2, 3, 4))(tensor((3, 4)))
@@ -252,11 +252,11 @@ def test_embedding_init_is_standard_normal():
 
 def test_embedding_rejects_bad_indices():
     table = Embedding(5, 2)
-    with pytest.raises(IndexError, match="index 5 is out of range for 5 embeddings"):
+    with pytest.raises(IndexError, match=r"index 5 is out of range \[0, 5\)"):
         table(np.array([0, 5]))
     with pytest.raises(IndexError, match="index -1 is out of range"):
         table([-1, 2])
-    with pytest.raises(TypeError, match="indices must be integers, got dtype float"):
+    with pytest.raises(TypeError, match="indices must hold integers, got dtype float"):
         table(np.array([0.0, 1.0]))
     with pytest.raises(TypeError, match="bool"):
         table(np.array([True, False]))
