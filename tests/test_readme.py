@@ -30,3 +30,13 @@ def test_readme_starts_with_the_demo_and_test_commands():
     assert first_block.splitlines()[1].startswith("make test")
     ci = (pathlib.Path(__file__).parent.parent / ".ci" / "run").read_text()
     assert "\nmake test\n" in ci
+
+
+def test_readme_nn_example_trains_xor_to_the_printed_result():
+    section = README.split("## nn: models, losses, optimizers, training", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    promised = re.search(r"print\(.*\)\s+# (\[.*\])", code).group(1)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "README nn example", "exec"), {})
+    assert printed.getvalue().strip() == promised
