@@ -11,7 +11,7 @@ Submodules: `nn.functional` (also as ``nn.F``), `nn.init`, `nn.optim`, `nn.lr_sc
 `nn.data`, `nn.datasets`, `nn.train`, `nn.tasks`, `nn.transformer`.
 """
 
-from . import data, datasets, functional, init, lr_scheduler, optim, train
+from . import data, datasets, functional, init, lr_scheduler, optim, tasks, train
 from . import functional as F
 from .checks import gradcheck_module
 from .data import ArrayDataset, DataLoader, random_split, train_test_split, train_val_split
@@ -65,6 +65,7 @@ __all__ = [
     "r2_score",
     "random_split",
     "save",
+    "tasks",
     "train",
     "train_test_split",
     "train_val_split",
