@@ -43,6 +43,7 @@ class Sequential(Module):
                 self.add_module(str(i), module)
 
     def forward(self, x: Any) -> Any:
+        """Apply each module in turn."""
         for module in self._modules.values():
             x = module(x)
         return x
@@ -115,6 +116,7 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
+        """The sizes, for repr."""
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
@@ -125,6 +127,7 @@ class ReLU(Module):
     """max(x, 0), elementwise (gradient 0 at 0)."""
 
     def forward(self, x: Tensor) -> Tensor:
+        """max(x, 0), elementwise."""
         return x.relu()
 
 
@@ -132,6 +135,7 @@ class Tanh(Module):
     """Hyperbolic tangent, elementwise."""
 
     def forward(self, x: Tensor) -> Tensor:
+        """tanh(x), elementwise."""
         return x.tanh()
 
 
@@ -139,6 +143,7 @@ class Sigmoid(Module):
     """Logistic sigmoid 1 / (1 + e**-x), elementwise."""
 
     def forward(self, x: Tensor) -> Tensor:
+        """sigmoid(x), elementwise."""
         return x.sigmoid()
 
 
@@ -165,6 +170,7 @@ class GELU(Module):
         return F.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
+        """The approximation, for repr."""
         return f"approximate={self.approximate!r}"
 
 
@@ -193,6 +199,7 @@ class Dropout(Module):
         return F.dropout(x, self.p, self.training, self.rng)
 
     def extra_repr(self) -> str:
+        """The drop probability, for repr."""
         return f"p={self.p}"
 
 
@@ -232,6 +239,7 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
+        """The normalized shape and options, for repr."""
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
@@ -279,6 +287,7 @@ class Embedding(Module):
         return F.embedding(indices, self.weight)
 
     def extra_repr(self) -> str:
+        """The table size, for repr."""
         return f"{self.num_embeddings}, {self.embedding_dim}"
 
 
@@ -342,4 +351,5 @@ class MLP(Module):
         self.layers = Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Apply the layers in turn."""
         return self.layers(x)

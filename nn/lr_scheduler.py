@@ -121,6 +121,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, step: int, group_index: int) -> float:
+        """The learning rate of each group at epoch ``epoch`` (closed form)."""
         return base_lr * self.gamma ** (step // self.step_size)
 
 
@@ -145,6 +146,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, step: int, group_index: int) -> float:
+        """The learning rate of each group at epoch ``epoch`` (closed form)."""
         return self.eta_min + (base_lr - self.eta_min) * (1.0 + math.cos(math.pi * step / self.T_max)) / 2.0
 
 
@@ -175,6 +177,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, step: int, group_index: int) -> float:
+        """The learning rate of each group at epoch ``epoch`` (closed form)."""
         return base_lr * self.lr_lambdas[group_index](step)
 
 
@@ -211,6 +214,7 @@ class CosineWithWarmup(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr: float, step: int, group_index: int) -> float:
+        """The learning rate of each group at epoch ``epoch`` (closed form)."""
         if step < self.warmup_steps:
             return base_lr * (step + 1) / self.warmup_steps
         if step >= self.total_steps:

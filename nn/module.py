@@ -460,6 +460,7 @@ class ModuleList(Module):
         return self
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """A ModuleList only holds modules; calling it is an error."""
         raise NotImplementedError("ModuleList has no forward: iterate over it in the owning module's forward")
 
 
