@@ -17,12 +17,12 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 test: $(STAMP)
-	$(BIN)/ruff check autograd nn tests examples
+	$(BIN)/ruff check autograd nn tests examples benchmarks
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check autograd nn tests examples
-	$(BIN)/ruff format --check autograd nn tests examples
+	$(BIN)/ruff check autograd nn tests examples benchmarks
+	$(BIN)/ruff format --check autograd nn tests examples benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,298 @@
+"""What every workload shares: the `Workload` record, the `Impl` interface, initial weights,
+the hand-written NumPy optimizers, loading weights into gradwire and PyTorch, comparing results.
+
+A workload builds one `Init` (float64 weights and data, from a seed) and hands it to each
+implementation, which casts it to the dtype being measured (float32 for timing, float64 for
+``--check``). So the three implementations of a workload always start from the same numbers.
+
+PyTorch is optional: `torch_or_none` imports it on first use and answers None when it is
+not installed; nothing here imports it at module level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# ───────────── workloads and implementations ─────────────
+
+
+@dataclass
+class Init:
+    """The starting point of a step: ``config``, float64 ``params`` by (gradwire) name, and ``data``."""
+
+    config: dict[str, Any]
+    params: dict[str, np.ndarray]
+    data: dict[str, np.ndarray]
+
+
+class Impl:
+    """One implementation of a workload's step (forward, loss, backward and, where the workload has one, update).
+
+    Subclasses build everything in ``__init__(init, dtype)`` and implement `step`; after a
+    step, `grads` and `params` give that step's gradients and the updated parameters as
+    float arrays keyed by gradwire's parameter names (plus ``"input"`` for an input gradient).
+    """
+
+    name = "?"
+
+    def step(self) -> None:
+        """Run one step."""
+        raise NotImplementedError
+
+    def loss_value(self) -> float:
+        """The loss of the last step (for a workload without a scalar loss: a summary of its output)."""
+        raise NotImplementedError
+
+    def grads(self) -> dict[str, np.ndarray]:
+        """The gradients computed by the last step."""
+        raise NotImplementedError
+
+    def params(self) -> dict[str, np.ndarray]:
+        """The parameters after the last step."""
+        raise NotImplementedError
+
+    def graph_nodes(self) -> int | None:
+        """How many operations one step records (gradwire only; None elsewhere)."""
+        return None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A benchmark: a named training step, its sizes, and its implementations.
+
+    Attributes:
+        key: short name (``"W1"``).
+        title: what the step is, in one line.
+        target: the goal for the ratio gradwire / hand-written NumPy (same run, float32, one thread).
+        sizes: ``"full"`` (the benchmark) and ``"small"`` (fast enough for the test suite) configs.
+        make_init: ``(config, seed) -> Init``.
+        impls: implementation classes by name: ``"numpy"``, ``"gradwire"``, ``"torch"``.
+        note: a line printed under the table (what a choice in the workload means).
+        describe: ``config -> str``, the sizes in a few words (for the table and the JSON).
+        check_size: the size ``--check`` uses in place of ``"full"``, where the full size
+            makes a weak check (W6: a long chain's gradient underflows to exactly zero).
+    """
+
+    key: str
+    title: str
+    target: float
+    sizes: dict[str, dict[str, Any]]
+    make_init: Callable[[dict[str, Any], int], Init]
+    impls: dict[str, type[Impl]]
+    note: str = ""
+    describe: Callable[[dict[str, Any]], str] | None = None
+    check_size: str | None = None
+
+    def config(self, size: str) -> dict[str, Any]:
+        """The config of ``size`` (``"full"`` or ``"small"``)."""
+        if size not in self.sizes:
+            raise ValueError(f"{self.key}: unknown size {size!r}; use one of {sorted(self.sizes)}")
+        return dict(self.sizes[size])
+
+    def build(self, impl: str, init: Init, dtype: Any) -> Impl:
+        """Implementation ``impl`` started from ``init`` in ``dtype``."""
+        return self.impls[impl](init, np.dtype(dtype))
+
+
+# ───────────── initial weights and data ─────────────
+
+
+def init_params(shapes: dict[str, tuple[int, ...]], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Random float64 weights for named shapes, PyTorch-like in scale.
+
+    2-D ``*emb.weight``: N(0, 1). Other 2-D weights ``(out, in)``: U(-1/sqrt(in), 1/sqrt(in)).
+    1-D ``weight`` (LayerNorm scales): 1 + U(-0.1, 0.1), not ones, so that their gradients
+    are exercised. 1-D biases: U(-0.1, 0.1).
+    """
+    params = {}
+    for name, shape in shapes.items():
+        if len(shape) == 2 and name.endswith("emb.weight"):
+            params[name] = rng.standard_normal(shape)
+        elif len(shape) == 2:
+            bound = 1.0 / np.sqrt(shape[1])
+            params[name] = rng.uniform(-bound, bound, size=shape)
+        elif name.endswith("weight"):
+            params[name] = 1.0 + rng.uniform(-0.1, 0.1, size=shape)
+        else:
+            params[name] = rng.uniform(-0.1, 0.1, size=shape)
+    return params
+
+
+def cast(arrays: dict[str, np.ndarray], dtype: Any) -> dict[str, np.ndarray]:
+    """Fresh copies of float ``arrays`` in ``dtype`` (integer arrays are copied unchanged)."""
+    return {k: np.array(v, dtype=dtype if v.dtype.kind == "f" else v.dtype) for k, v in arrays.items()}
+
+
+# ───────────── hand-written NumPy optimizers (PyTorch's update rules) ─────────────
+
+
+class NumpySGD:
+    """Plain SGD: ``p -= lr * g``, in place."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    def update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        lr = self.lr
+        for name, g in grads.items():
+            params[name] -= lr * g
+
+
+class NumpyAdam:
+    """Adam as ``torch.optim.Adam`` (and gradwire's ``nn.optim.Adam``) computes it, in place."""
+
+    def __init__(self, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.lr, self.eps = lr, eps
+        self.beta1, self.beta2 = betas
+        self.t = 0
+        self.m: dict[str, np.ndarray] = {}
+        self.v: dict[str, np.ndarray] = {}
+
+    def update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step_size = self.lr / (1.0 - b1**self.t)
+        sqrt_bc2 = np.sqrt(1.0 - b2**self.t)
+        for name, g in grads.items():
+            m = self.m.get(name)
+            if m is None:
+                m = self.m[name] = np.zeros_like(g)
+                self.v[name] = np.zeros_like(g)
+            v = self.v[name]
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * (g * g)
+            params[name] -= step_size * (m / (np.sqrt(v) / sqrt_bc2 + self.eps))
+
+
+# ───────────── gradwire ─────────────
+
+
+def load_gradwire(module: Any, params: dict[str, np.ndarray], dtype: Any) -> None:
+    """Give a gradwire module the weights ``params`` (names and shapes must match exactly) in ``dtype``."""
+    named = dict(module.named_parameters())
+    if set(named) != set(params):
+        only_gradwire, only_here = sorted(set(named) - set(params)), sorted(set(params) - set(named))
+        raise RuntimeError(
+            f"gradwire's parameter names differ from the benchmark's: only in gradwire {only_gradwire}, "
+            f"only in the benchmark {only_here}"
+        )
+    for name, p in named.items():
+        if p.data.shape != params[name].shape:
+            raise RuntimeError(f"{name}: gradwire has shape {p.data.shape}, the benchmark {params[name].shape}")
+        p.data = np.array(params[name], dtype=dtype)
+
+
+def gradwire_grads(module: Any) -> dict[str, np.ndarray]:
+    return {name: np.array(p.grad.data) for name, p in module.named_parameters() if p.grad is not None}
+
+
+def gradwire_params(module: Any) -> dict[str, np.ndarray]:
+    return {name: np.array(p.data) for name, p in module.named_parameters()}
+
+
+def count_nodes(output: Any) -> int | None:
+    """The number of recorded operations behind a gradwire tensor (None if the engine's layout changed)."""
+    try:
+        from autograd.engine import topological_order
+
+        return sum(1 for node in topological_order([output.grad_fn]) if node.prim is not None)
+    except Exception:  # an internal API: the count is information, never a reason to fail
+        return None
+
+
+# ───────────── PyTorch (optional) ─────────────
+
+_torch: Any = False  # False: not looked for yet; None: not installed
+
+
+def torch_or_none() -> Any:
+    """The ``torch`` module, or None when it is not installed."""
+    global _torch
+    if _torch is False:
+        try:
+            import torch
+        except ImportError:
+            _torch = None
+        else:
+            _torch = torch
+    return _torch
+
+
+def torch_dtype(dtype: np.dtype) -> Any:
+    torch = torch_or_none()
+    return {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[np.dtype(dtype)]
+
+
+def load_torch(module: Any, params: dict[str, np.ndarray], dtype: np.dtype) -> None:
+    """Convert a torch module to ``dtype`` and copy ``params`` into it (names must match gradwire's)."""
+    torch = torch_or_none()
+    module.to(torch_dtype(dtype))
+    named = dict(module.named_parameters())
+    if set(named) != set(params):
+        raise RuntimeError(
+            f"torch parameter names differ: {sorted(set(named) ^ set(params))} (the benchmark's torch model is wrong)"
+        )
+    with torch.no_grad():
+        for name, p in named.items():
+            p.copy_(torch.from_numpy(np.array(params[name], dtype=dtype)))
+
+
+def torch_grads(module: Any) -> dict[str, np.ndarray]:
+    return {name: p.grad.detach().numpy().copy() for name, p in module.named_parameters() if p.grad is not None}
+
+
+def torch_params(module: Any) -> dict[str, np.ndarray]:
+    return {name: p.detach().numpy().copy() for name, p in module.named_parameters()}
+
+
+# ───────────── comparing two implementations ─────────────
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """max|a - b| / max|b|: the worst difference relative to the array's scale (0 when both are zero)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return 0.0 if np.array_equal(a, b, equal_nan=True) else float("inf")
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    diff = float(np.max(np.abs(a - b))) if a.size else 0.0
+    if scale == 0.0:
+        return 0.0 if diff == 0.0 else float("inf")
+    return diff / scale
+
+
+def worst(items: Iterable[tuple[str, float]]) -> tuple[str, float]:
+    """The (name, error) pair with the largest error (``("-", 0.0)`` for none)."""
+    best = ("-", 0.0)
+    for name, err in items:
+        if err > best[1] or best[0] == "-":
+            best = (name, err)
+    return best
+
+
+def compare(reference: Impl, other: Impl) -> dict[str, Any]:
+    """Errors of ``other`` against ``reference`` after one step each: loss, every gradient, every parameter."""
+    ref_g, oth_g = reference.grads(), other.grads()
+    ref_p, oth_p = reference.params(), other.params()
+    missing = sorted((set(ref_g) ^ set(oth_g)) | (set(ref_p) ^ set(oth_p)))
+    loss_ref, loss_oth = reference.loss_value(), other.loss_value()
+    loss_err = abs(loss_oth - loss_ref) / max(abs(loss_ref), 1e-300) if loss_ref != loss_oth else 0.0
+    grad_name, grad_err = worst((n, relative_error(oth_g[n], ref_g[n])) for n in ref_g if n in oth_g)
+    param_name, param_err = worst((n, relative_error(oth_p[n], ref_p[n])) for n in ref_p if n in oth_p)
+    return {
+        "loss": loss_err,
+        "grad": grad_err,
+        "grad_name": grad_name,
+        "param": param_err,
+        "param_name": param_name,
+        "missing": missing,
+        "n_grads": len(ref_g),
+    }
