@@ -98,8 +98,10 @@ def _accumulate(node: LeafNode, grad: Tensor) -> None:
     if tensor is None:
         return
     data = grad.data
-    if type(data) is not np.ndarray:
-        grad = _make(np.asarray(data), grad._node)
+    if not data.flags.c_contiguous:
+        # Matmul rules can hand back transposed (Fortran-order) views; optimizers then pay up to
+        # 10x on every mixed-order update. One copy here keeps every .grad C-ordered.
+        grad = _make(np.ascontiguousarray(data), grad._node)
     if tensor.grad is None:
         # Gradients may share memory (add sends one array to both inputs): make accidental
         # in-place writes through .grad.data fail loudly instead of corrupting a neighbour.

@@ -161,7 +161,7 @@ class Module:
             node = out._node
             if node is not None and node.prim is not None:
                 # Lets graph drawings cluster nodes by module (autograd.viz); the engine ignores it.
-                record_scope(node, self, [a._node for a in args if isinstance(a, Tensor)])
+                record_scope(node, self, [a._node for a in (*args, *kwargs.values()) if isinstance(a, Tensor)])
         return out
 
     # ───────────── walking the tree ─────────────
