@@ -8,6 +8,7 @@ import importlib
 from typing import Any
 
 from . import ops
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .engine import backward, grad
 from .function import Function, FunctionCtx
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -48,6 +49,9 @@ from .routines import (
 from .tensor import Tensor
 
 __all__ = [
+    "AnomalyError",
+    "detect_anomaly",
+    "is_anomaly_enabled",
     "Function",
     "FunctionCtx",
     "GradcheckError",

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import LeafNode, Node, _mode
+from .graph import LeafNode, Node, _mode, anomaly_checks
 from .tensor import Tensor, _make, _RetainGrad
 
 _FREED = (
@@ -162,7 +162,12 @@ def run_backward(
                 if grad is not None and accumulating:
                     _accumulate(node, grad)
                 continue
-            grads = node.prim.backward(node, grad) if grad is not None else repeat(None)
+            if grad is None:
+                grads = repeat(None)
+            else:
+                grads = node.prim.backward(node, grad)
+                if anomaly_checks.enabled:
+                    anomaly_checks.backward(node, grad, grads)
             for parent, g in zip(node.parents, grads):
                 if parent is None or (needed is not None and parent not in needed):
                     continue

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Node, _mode, no_grad
+from .graph import Node, _mode, anomaly_checks, no_grad
 from .primitive import _fit_grad
 from .tensor import Tensor, _make
 
@@ -129,4 +129,7 @@ class Function:
         primitive = Function._primitives.get(cls)
         if primitive is None:
             primitive = Function._primitives[cls] = _FunctionPrimitive(cls)
-        return _make(data, Node(primitive, parents, tensors, (ctx, args), None))
+        node = Node(primitive, parents, tensors, (ctx, args), None)
+        if anomaly_checks.enabled:
+            anomaly_checks.forward(primitive, node, data, tensors)
+        return _make(data, node)

@@ -123,7 +123,20 @@ class Node:
             `record_scope`), or None.
     """
 
-    __slots__ = ("prim", "parents", "saved", "attrs", "out_data", "pending", "deps", "hooks", "scopes", "__weakref__")
+    # ``origin`` (where the user created the node) is set only under `autograd.detect_anomaly`.
+    __slots__ = (
+        "prim",
+        "parents",
+        "saved",
+        "attrs",
+        "out_data",
+        "pending",
+        "deps",
+        "hooks",
+        "scopes",
+        "origin",
+        "__weakref__",
+    )
 
     def __init__(self, prim: Any, parents: tuple, saved: Any, attrs: tuple, out_data: Any) -> None:
         self.prim = prim
@@ -165,6 +178,21 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.prim.name}>"
+
+
+# ───────────── anomaly checks: switched on by autograd.detect_anomaly, an observer ─────────────
+
+
+class anomaly_checks:
+    """Hooks that `autograd.detect_anomaly` installs; the core calls them only while ``enabled``.
+
+    ``forward(prim, node, data, inputs)`` runs after each recorded op and ``backward(node,
+    grad, grads)`` after each node's rule. Off, they cost one attribute read per op.
+    """
+
+    enabled = False
+    forward: Callable | None = None
+    backward: Callable | None = None
 
 
 # ───────────── scopes: which part of a model produced a node (read by drawings, never by the engine) ─────────────

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Node, _mode
+from .graph import Node, _mode, anomaly_checks
 from .tensor import Tensor, _make
 
 REGISTRY: dict[str, Primitive] = {}
@@ -87,7 +87,10 @@ class Unary(Primitive):
         parent = x._node
         if parent is None or not _mode.enabled:
             return _make(data, None)
-        return _make(data, Node(self, (parent,), x, attrs, data if self.saves_output else None))
+        node = Node(self, (parent,), x, attrs, data if self.saves_output else None)
+        if anomaly_checks.enabled:
+            anomaly_checks.forward(self, node, data, (x,))
+        return _make(data, node)
 
     def backward(self, node: Node, grad: Tensor) -> tuple:
         """Gradients for the node's input (one-element tuple)."""
@@ -132,7 +135,10 @@ class Binary(Primitive):
         pb = b._node
         if (pa is None and pb is None) or not _mode.enabled:
             return _make(data, None)
-        return _make(data, Node(self, (pa, pb), (a, b), attrs, data if self.saves_output else None))
+        node = Node(self, (pa, pb), (a, b), attrs, data if self.saves_output else None)
+        if anomaly_checks.enabled:
+            anomaly_checks.forward(self, node, data, (a, b))
+        return _make(data, node)
 
     def _shape_message(self, sa: tuple, sb: tuple, error: Exception) -> str:
         if self.name == "matmul":
@@ -187,7 +193,10 @@ class Variadic(Primitive):
         parents = tuple(x._node for x in xs)
         if not _mode.enabled or all(p is None for p in parents):
             return _make(data, None)
-        return _make(data, Node(self, parents, tuple(xs), attrs, data if self.saves_output else None))
+        node = Node(self, parents, tuple(xs), attrs, data if self.saves_output else None)
+        if anomaly_checks.enabled:
+            anomaly_checks.forward(self, node, data, xs)
+        return _make(data, node)
 
     def backward(self, node: Node, grad: Tensor) -> tuple:
         """Gradients for each input (None where an input needs none)."""
