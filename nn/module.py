@@ -161,7 +161,9 @@ class Module:
             node = out._node
             if node is not None and node.prim is not None:
                 # Lets graph drawings cluster nodes by module (autograd.viz); the engine ignores it.
-                record_scope(node, self, [a._node for a in (*args, *kwargs.values()) if isinstance(a, Tensor)])
+                inputs = [a._node for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+                if node not in inputs:  # a module that returned its input (Dropout in eval) made nothing;
+                    record_scope(node, self, inputs)  # recording it would tie the node to itself in a cycle
         return out
 
     # ───────────── walking the tree ─────────────
