@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .graph import LeafNode, Node, _mode, anomaly_checks
-from .tensor import Tensor, _make, _RetainGrad
+from .graph import LeafNode, Node, _mode, anomaly_checks, mutations
+from .tensor import Tensor, _base_array, _make, _RetainGrad
 
 _FREED = (
     "backward through a graph that was already freed: the values {op!r} saved for backward were released "
@@ -81,6 +81,32 @@ def _reset(nodes: list[Node]) -> None:
     for node in nodes:
         node.deps = 0
         node.pending = None
+
+
+def _check_saved_values_unchanged(node: Node) -> None:
+    """Refuse to run a rule whose saved tensors were changed in place after the node saved them."""
+    later = [(base, op) for epoch, base, op in mutations.recent if epoch > node.epoch]
+    if not later:
+        return
+    saved = list(enumerate(node.prim.inputs(node)))
+    for position, tensor in saved:
+        owner = _base_array(tensor.data)
+        for base, op in later:
+            if base is owner:
+                label = f" {tensor.name!r}" if tensor.name else ""
+                raise RuntimeError(
+                    f"backward: input {position}{label} (shape {tensor.shape}) of {node.prim.name!r} was changed in "
+                    f"place by {op} after {node.prim.name!r} saved it for backward, so its gradient would use the "
+                    "new values; change a copy instead (autograd.tensor(t.data) makes one), or change it after backward"
+                )
+    if node.out_data is not None:
+        owner = _base_array(node.out_data)
+        for base, op in later:
+            if base is owner:
+                raise RuntimeError(
+                    f"backward: the output of {node.prim.name!r} was changed in place by {op} after it was saved "
+                    "for backward, so its gradient would use the new values"
+                )
 
 
 def _run_hooks(hooks: list, grad: Tensor, accumulating: bool) -> Tensor:
@@ -162,6 +188,8 @@ def run_backward(
                 if grad is not None and accumulating:
                     _accumulate(node, grad)
                 continue
+            if node.epoch < mutations.epoch:
+                _check_saved_values_unchanged(node)
             if grad is None:
                 grads = repeat(None)
             else:

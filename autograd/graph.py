@@ -119,6 +119,7 @@ class Node:
         pending: the gradient summed so far for this node's output during a backward pass.
         deps: consumers not yet run during a backward pass (zero outside one).
         hooks: functions run on this node's gradient before it is used, or None.
+        epoch: the in-place mutation count when the node was made (see `mutations`).
         scopes: ``(owner, input nodes)`` records of the modules whose output this is (see
             `record_scope`), or None.
     """
@@ -134,6 +135,7 @@ class Node:
         "deps",
         "hooks",
         "scopes",
+        "epoch",
         "origin",
         "__weakref__",
     )
@@ -148,6 +150,7 @@ class Node:
         self.deps = 0
         self.hooks = None
         self.scopes = None
+        self.epoch = mutations.epoch
 
     @property
     def name(self) -> str:
@@ -181,6 +184,21 @@ class Node:
 
 
 # ───────────── anomaly checks: switched on by autograd.detect_anomaly, an observer ─────────────
+
+
+class mutations:
+    """In-place changes made through the Tensor API (``add_``, ``__setitem__``, ...), for backward's check.
+
+    ``epoch`` counts them; every node remembers the epoch it was made in. A node made before
+    the latest change has its saved tensors checked before its rule runs (`recent` keeps the
+    last changes: epoch, the changed array's base, the op), so a gradient is never computed
+    from values that were overwritten after they were saved. Nodes made after the latest
+    change cost one integer comparison.
+    """
+
+    epoch = 0
+    recent: list = []
+    keep = 256  # changes remembered; older ones are forgotten
 
 
 class anomaly_checks:

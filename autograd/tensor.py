@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import LeafNode, Node
+from .graph import LeafNode, Node, _mode, mutations
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -288,6 +288,58 @@ class Tensor:
     def double(self) -> Tensor:
         """The tensor as float64."""
         return self.astype(np.float64)
+
+    # ───────────── in-place changes (not recorded; checked by backward) ─────────────
+
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        """Add ``alpha * other`` to this tensor's values in place; returns the tensor."""
+        value = _raw(other)
+        return _mutate(self, "add_", lambda a: np.add(a, value if alpha == 1 else np.multiply(value, alpha), out=a))
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        """Subtract ``alpha * other`` in place; returns the tensor."""
+        value = _raw(other)
+        return _mutate(
+            self, "sub_", lambda a: np.subtract(a, value if alpha == 1 else np.multiply(value, alpha), out=a)
+        )
+
+    def mul_(self, other: Any) -> Tensor:
+        """Multiply by ``other`` in place; returns the tensor."""
+        value = _raw(other)
+        return _mutate(self, "mul_", lambda a: np.multiply(a, value, out=a))
+
+    def div_(self, other: Any) -> Tensor:
+        """Divide by ``other`` in place; returns the tensor."""
+        value = _raw(other)
+        return _mutate(self, "div_", lambda a: np.divide(a, value, out=a))
+
+    def clip_(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        """Limit the values to [lo, hi] in place; returns the tensor."""
+        return _mutate(self, "clip_", lambda a: np.clip(a, lo, hi, out=a))
+
+    def zero_(self) -> Tensor:
+        """Set every value to 0 in place; returns the tensor."""
+        return _mutate(self, "zero_", lambda a: a.fill(0))
+
+    def fill_(self, value: float) -> Tensor:
+        """Set every value to ``value`` in place; returns the tensor."""
+        return _mutate(self, "fill_", lambda a: a.fill(value))
+
+    def copy_(self, source: Any) -> Tensor:
+        """Copy ``source``'s values (broadcast to this shape) into this tensor; returns the tensor."""
+        value = _raw(source)
+        return _mutate(self, "copy_", lambda a: np.copyto(a, value, casting="same_kind"))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        index, raw = _index(key), _raw(value)
+
+        def assign(a: np.ndarray) -> None:
+            try:
+                a[index] = raw
+            except IndexError as error:
+                raise IndexError(f"setitem: index {key!r} does not fit shape {a.shape}: {error}") from None
+
+        _mutate(self, "setitem", assign)
 
     # ───────────── arithmetic operators ─────────────
 
@@ -593,6 +645,39 @@ def _swap_last_two(ndim: int) -> tuple:
 
 
 _SWAP_LAST_TWO = {n: _swap_last_two(n) for n in range(2, 8)}
+
+
+def _raw(value: Any) -> Any:
+    """The array (or number) behind an operand of an in-place change."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _base_array(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory (itself unless it is a view)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _mutate(t: Tensor, op: str, change: Any) -> Tensor:
+    """Apply ``change`` to ``t``'s array in place and note it, so backward can refuse stale saved values."""
+    if t._node is not None and _mode.enabled:
+        raise RuntimeError(
+            f"{op}: this tensor (shape {t.shape}) requires grad, and in-place changes are not recorded for "
+            "backward; use the out-of-place operation, or make the change under autograd.no_grad()"
+        )
+    data = t.data
+    if not data.flags.writeable:
+        raise ValueError(f"{op}: the tensor's array is read-only (a .grad, or a broadcast view); change a copy instead")
+    try:
+        change(data)
+    except ValueError as error:
+        raise ops.ShapeError(f"{op}: cannot change a tensor of shape {t.shape} this way: {error}") from None
+    mutations.epoch += 1
+    mutations.recent.append((mutations.epoch, _base_array(data), op))
+    if len(mutations.recent) > mutations.keep:
+        del mutations.recent[0]
+    return t
 
 
 def _copy_leaf(t: Tensor, data: np.ndarray, how: str) -> Tensor:
