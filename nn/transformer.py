@@ -160,6 +160,10 @@ class MiniGPT(Module):
         Returns:
             The tokens (B, T + max_new_tokens).
         """
+        if top_k is not None and top_k < 1:
+            raise ValueError(f"generate: top_k must be at least 1 (or None for no limit), got {top_k}")
+        if temperature < 0:
+            raise ValueError(f"generate: temperature must be >= 0, got {temperature}")
         rng = default_rng(rng)
         idx = np.array(idx, dtype=np.int64)
         was_training = self.training

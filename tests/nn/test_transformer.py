@@ -165,3 +165,11 @@ def test_a_training_step_lowers_the_loss_on_a_fixed_batch():
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     print(f"30 MiniGPT steps: loss {losses[0]:.3f} -> {losses[-1]:.3f} in {time.perf_counter() - start:.2f} s")
+
+
+def test_generate_rejects_meaningless_top_k_and_temperature():
+    model = _tiny_gpt()
+    with pytest.raises(ValueError, match="top_k must be at least 1"):
+        model.generate(np.zeros((1, 1), dtype=np.int64), 2, top_k=0)
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        model.generate(np.zeros((1, 1), dtype=np.int64), 2, temperature=-1.0)
