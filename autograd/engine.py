@@ -172,9 +172,13 @@ def run_backward(
             ready.append(root)
     previous = _mode.enabled
     _mode.enabled = create_graph
+    # Read once: hooks do not switch these during a pass, and locals are cheaper in the loop.
+    mutation_epoch = mutations.epoch
+    check_anomalies = anomaly_checks.enabled
+    pop, push = ready.pop, ready.append
     try:
         while ready:
-            node = ready.pop()
+            node = pop()
             grad = node.pending
             node.pending = None
             if grad is not None and node.hooks:
@@ -188,13 +192,13 @@ def run_backward(
                 if grad is not None and accumulating:
                     _accumulate(node, grad)
                 continue
-            if node.epoch < mutations.epoch:
+            if node.epoch < mutation_epoch:
                 _check_saved_values_unchanged(node)
             if grad is None:
                 grads = repeat(None)
             else:
                 grads = node.prim.backward(node, grad)
-                if anomaly_checks.enabled:
+                if check_anomalies:
                     anomaly_checks.backward(node, grad, grads)
             for parent, g in zip(node.parents, grads):
                 if parent is None or (needed is not None and parent not in needed):
@@ -205,7 +209,7 @@ def run_backward(
                 deps = parent.deps - 1
                 parent.deps = deps
                 if deps == 0:
-                    ready.append(parent)
+                    push(parent)
             if not retain_graph:
                 node.release()
     except BaseException:

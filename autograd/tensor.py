@@ -344,11 +344,17 @@ class Tensor:
     # ───────────── arithmetic operators ─────────────
 
     def __add__(self, other: Any) -> Tensor:
-        if other.__class__ is Tensor:  # the common case first: no conversion needed
+        kind = other.__class__  # the common cases first: no conversion needed
+        if kind is Tensor:
             return ops.add(self, other)
+        if kind is float or kind is int:
+            return ops.add_scalar(self, other)
         return _add(self, other)
 
     def __radd__(self, other: Any) -> Tensor:
+        kind = other.__class__
+        if kind is float or kind is int:
+            return ops.add_scalar(self, other)
         return _add(self, other)
 
     def __sub__(self, other: Any) -> Tensor:
@@ -360,11 +366,17 @@ class Tensor:
         return _rsub(self, other)
 
     def __mul__(self, other: Any) -> Tensor:
-        if other.__class__ is Tensor:
+        kind = other.__class__
+        if kind is Tensor:
             return ops.mul(self, other)
+        if kind is float or kind is int:
+            return ops.mul_scalar(self, other)
         return _mul(self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
+        kind = other.__class__
+        if kind is float or kind is int:
+            return ops.mul_scalar(self, other)
         return _mul(self, other)
 
     def __truediv__(self, other: Any) -> Tensor:
