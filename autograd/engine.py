@@ -23,7 +23,7 @@ from .graph import LeafNode, Node, _mode, anomaly_checks, mutations
 from .tensor import Tensor, _base_array, _make, _RetainGrad
 
 _FREED = (
-    "backward through a graph that was already freed: the values {op!r} saved for backward were released "
+    "backward through a graph that was already freed: the values that {op!r} saved for backward were released "
     "by an earlier backward() (call the first backward with retain_graph=True to go through a graph twice)"
 )
 

@@ -70,11 +70,57 @@ def _mask(condition: np.ndarray, dtype) -> np.ndarray:
     return condition.astype(dtype)
 
 
+# The most negative and the smallest positive normal number of each float dtype (no np.finfo call per op).
+_LOWEST = {np.dtype(t): np.finfo(t).min for t in (np.float16, np.float32, np.float64, np.longdouble)}
+_TINY = {np.dtype(t): np.finfo(t).tiny for t in (np.float16, np.float32, np.float64, np.longdouble)}
+
+
+def _lowest(dtype) -> float:
+    return _LOWEST.get(dtype, -np.inf)
+
+
+def _tiny(dtype) -> float:
+    return _TINY.get(dtype, np.finfo(np.float64).tiny)
+
+
+def _shift(x: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` minus its max along ``axis`` (the max kept within the finite range), and that max (keepdims).
+
+    A row of -inf (a fully masked row) is shifted by the dtype's lowest finite number instead
+    of by -inf, so it stays -inf rather than becoming -inf - -inf = NaN (and likewise for +inf).
+    """
+    peak = x.max(axis=axis, keepdims=True)
+    lowest = _lowest(peak.dtype)
+    return x - np.minimum(np.maximum(peak, lowest), -lowest), peak
+
+
 # ───────────────────────────── elementwise unary ─────────────────────────────
 
 neg = Unary("neg", np.negative, lambda g, out, x: -g, doc="-x")
-exp = Unary("exp", np.exp, lambda g, out, x: g * out, saves_output=True, doc="e**x")
-log = Unary("log", np.log, lambda g, out, x: g / x, doc="natural logarithm")
+
+
+def _exp(x):
+    with np.errstate(over="ignore"):  # e**1000 is inf, the right value: no warning, as PyTorch
+        return np.exp(x)
+
+
+def _vjp_exp(g, out, x):
+    with np.errstate(over="ignore"):  # 1.5 * e**88.5 overflows float32 to inf, the right value
+        return g * out
+
+
+def _log(x):
+    with np.errstate(divide="ignore"):  # log(0) is -inf, the right value (negative x still warns: NaN)
+        return np.log(x)
+
+
+def _vjp_log(g, out, x):
+    with np.errstate(divide="ignore"):  # 1/0 = inf, as the derivative of log at 0+
+        return g / x
+
+
+exp = Unary("exp", _exp, _vjp_exp, saves_output=True, doc="e**x")
+log = Unary("log", _log, _vjp_log, doc="natural logarithm")
 sqrt = Unary("sqrt", np.sqrt, lambda g, out, x: g / out * 0.5, saves_output=True, doc="square root")
 abs = Unary("abs", np.abs, lambda g, out, x: g * np.sign(x.data), doc="absolute value (gradient 0 at 0)")
 sin = Unary("sin", np.sin, lambda g, out, x: g * x.cos(), doc="sine")
@@ -203,11 +249,26 @@ def _min(x, axis, keepdims):
 
 
 def _logsumexp(x, axis, keepdims):
-    peak = np.max(x, axis=axis, keepdims=True)
-    peak = np.where(np.isfinite(peak), peak, 0)  # rows of -inf (or inf) must not give inf - inf
-    with np.errstate(divide="ignore"):  # a row of -inf has logsumexp -inf, which is right
-        total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
-    return np.asarray(total if keepdims else np.squeeze(total, axis=_normalize_axes(axis, x.ndim)))
+    shifted, peak = _shift(x, axis)
+    # + tiny changes no sum >= 1 (a finite row's max term is exp(0) = 1) and keeps an all -inf row
+    # from log(0): log(tiny) + peak = -inf, the right value, without a warning
+    total = np.log(np.exp(shifted).sum(axis=axis, keepdims=True) + _tiny(shifted.dtype)) + peak
+    return np.asarray(total if keepdims else total.squeeze(axis=_normalize_axes(axis, x.ndim)))
+
+
+def _vjp_logsumexp(g, out, x, axis, keepdims):
+    # The weights are softmax(x) = exp(x - out). An all -inf row (out = -inf) is shifted by the lowest
+    # finite number instead: weights exp(-inf) = 0 rather than exp(-inf - -inf) = NaN.
+    dead = out.data.size and out.data.min() == -np.inf
+    if dead:
+        out = clip(out, _lowest(out.data.dtype), None)
+    w = (x - _unreduce(out, x.shape, axis, keepdims)).exp()
+    # A large out is rounded (by 5e-4 at 1e4 in float32; log 2 vanishes beside 1e17 in float64), which scales
+    # a row's weights alike: divide by their sum, 1 in exact arithmetic (a constant: zero derivative).
+    total = w.data.sum(axis=axis, keepdims=keepdims)
+    if dead:
+        total = total + (total == 0)  # the all -inf rows: weights 0, divided by 1
+    return _unreduce(g * (1.0 / total), x.shape, axis, keepdims) * w
 
 
 sum = Unary(
@@ -237,23 +298,24 @@ min = Unary(
 logsumexp = Unary(
     "logsumexp",
     _logsumexp,
-    lambda g, out, x, axis, keepdims: (
-        _unreduce(g, x.shape, axis, keepdims) * (x - _unreduce(out, x.shape, axis, keepdims)).exp()
-    ),
+    _vjp_logsumexp,
     saves_output=True,
     doc="log(sum(exp(x))) over axis, computed stably",
 )
 
 
+# A row of -inf (every entry masked) has softmax 0 and log_softmax -inf, with a gradient that
+# stays finite: NaN there would reach the other rows through the ops that built the scores.
+
+
 def _softmax(x, axis):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(_shift(x, axis)[0])
+    return e / (e.sum(axis=axis, keepdims=True) + _tiny(e.dtype))  # + tiny: 0 / tiny = 0 for an all -inf row
 
 
 def _log_softmax(x, axis):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = _shift(x, axis)[0]
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True) + _tiny(shifted.dtype))
 
 
 softmax = Unary(
@@ -319,7 +381,7 @@ reshape = Unary("reshape", _reshape, lambda g, out, x, shape: g.reshape(x.shape)
 transpose = Unary(
     "transpose",
     _transpose,
-    lambda g, out, x, axes: g.transpose(*np.argsort(axes)),
+    lambda g, out, x, axes: g.transpose(*sorted(range(len(axes)), key=axes.__getitem__)),  # inverse permutation
     doc="permute axes (axes given in full)",
 )
 broadcast_to = Unary(
@@ -341,9 +403,20 @@ def _getitem(x, index):
 
 
 def _describe_index(index) -> str:
+    """An index as the user wrote it: ``[:, 3]``, ``[1:4:2, ...]``, large arrays by dtype and shape."""
     parts = index if isinstance(index, tuple) else (index,)
-    shown = [f"array{p.shape}" if isinstance(p, np.ndarray) and p.size > 8 else repr(p) for p in parts]
-    return "[" + ", ".join(shown) + "]"
+    return "[" + ", ".join(_describe_index_part(p) for p in parts) + "]"
+
+
+def _describe_index_part(p) -> str:
+    if isinstance(p, slice):
+        text = ":".join("" if v is None else str(v) for v in (p.start, p.stop))
+        return text if p.step is None else f"{text}:{p.step}"
+    if p is Ellipsis:
+        return "..."
+    if isinstance(p, np.ndarray) and p.size > 8:
+        return f"{p.dtype} array of shape {p.shape}"
+    return repr(p)
 
 
 def _has_array(index) -> bool:

@@ -550,14 +550,7 @@ def scaled_dot_product_attention(
             scores = scores + _like(attn_mask, scores)
     if keep is not None:
         scores = autograd.where(keep, scores, -math.inf)
-    # A row with every score at -inf would give 0/0 = NaN in softmax, and NaN gradients that
-    # reach unmasked inputs through the matmul: give it finite scores, then zero weights.
-    # (A causal mask always leaves key 0 visible, so only a given mask can do this.)
-    dead = np.isneginf(scores.data).all(axis=-1, keepdims=True) if attn_mask is not None else None
-    if dead is not None and dead.any():
-        attn = autograd.where(dead, 0.0, autograd.where(dead, 0.0, scores).softmax(-1))
-    else:
-        attn = scores.softmax(-1)
+    attn = scores.softmax(-1)  # a row masked entirely gets weights 0 (and gradient 0), not NaN
     if dropout_p > 0:
         attn = dropout(attn, dropout_p, training, rng)
     return attn @ v  # (..., L, Ev)
@@ -626,7 +619,7 @@ def nll_loss(log_probs: Tensor, target: Any, *, ignore_index: int = -100, reduct
     flat, safe, counted, shape = _class_targets(_as_tensor(log_probs), target, ignore_index, "nll_loss")
     loss = -flat[np.arange(flat.shape[0]), safe]  # (M,)
     if not counted.all():
-        loss = loss * counted.astype(loss.dtype)
+        loss = autograd.where(counted, loss, 0.0)  # not a product: an ignored -inf logit would give inf * 0
     return _reduce_counted(loss, counted, shape, reduction)
 
 
@@ -665,7 +658,7 @@ def cross_entropy(
         smooth = logp.mean(-1) * -1.0  # (M,)
         nll = nll * (1.0 - label_smoothing) + smooth * label_smoothing
     if not counted.all():
-        nll = nll * counted.astype(nll.dtype)
+        nll = autograd.where(counted, nll, 0.0)  # not a product: an ignored -inf logit would give inf * 0
     return _reduce_counted(nll, counted, shape, reduction)
 
 

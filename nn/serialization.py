@@ -130,7 +130,13 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         contents = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        reason = "it holds pickled Python objects, which are never loaded" if "pickle" in str(error) else str(error)
+        with open(path, "rb") as file:
+            pickled = file.read(1) == b"\x80"  # the first byte of every pickle (protocol 2 and later)
+        reason = (
+            "it holds pickled Python objects, which are never loaded"
+            if pickled
+            else ("it is neither a .npz archive nor a .npy array" if "pickle" in str(error) else str(error))
+        )
         raise ValueError(f"load: {path!r} is not a checkpoint (.npz archive of arrays): {reason}") from None
     if not isinstance(contents, np.lib.npyio.NpzFile):
         raise ValueError(f"load: {path!r} is a single .npy array, not a checkpoint (.npz archive of named arrays)")

@@ -783,3 +783,15 @@ def test_binary_losses_check_target_shape():
     for fn in (F.binary_cross_entropy, F.binary_cross_entropy_with_logits):
         with pytest.raises(ag.ShapeError, match=rf"{fn.__name__}: input shape \(2,\) and target shape \(2, 1\) differ"):
             fn(leaf([0.5, 0.5]), np.zeros((2, 1)))
+
+
+def test_cross_entropy_ignores_rows_whose_placeholder_logit_is_minus_inf():
+    logits = ag.Tensor(np.array([[-np.inf, 1.0, 2.0], [-np.inf, 0.5, 0.1]]), requires_grad=True)
+    target = np.array([1, 0])  # the second row is ignored; its class-0 logit is -inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.cross_entropy(logits, target, ignore_index=0)
+        loss.backward()
+    expected = -(1.0 - np.log(np.exp(1.0) + np.exp(2.0)))
+    np.testing.assert_allclose(loss.item(), expected, rtol=1e-12)
+    assert np.isfinite(logits.grad.data).all() and np.all(logits.grad.data[1] == 0.0)

@@ -191,3 +191,10 @@ def test_loaded_state_is_checked_against_the_module(tmp_path):
         LayerNorm(5).load_state_dict(load(path))
     with pytest.raises(ValueError, match=r"dtype mismatch for 'weight'.*float32.*float64"):
         LayerNorm(4, dtype=np.float64).load_state_dict(load(path))
+
+
+def test_a_text_file_is_named_as_such_not_as_a_pickle(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a checkpoint\n")
+    with pytest.raises(ValueError, match="is not a checkpoint .*neither a .npz archive nor a .npy array"):
+        load(path)
