@@ -468,7 +468,7 @@ def _concatenate(arrays, axis):
         raise ShapeError(f"concatenate: shapes {shapes} do not join along axis {axis}: {error}") from None
 
 
-def _vjp_concatenate(g, out, xs, axis):
+def _vjp_concatenate(g, out, xs, needs, axis):
     grads = []
     start = 0
     axis = axis % g.ndim
@@ -515,6 +515,34 @@ def _vjp_matmul_b(g, out, a, b):
 
 matmul = Binary(
     "matmul", np.matmul, _vjp_matmul_a, _vjp_matmul_b, doc="a @ b: batched, broadcast batch dimensions, 1-D cases"
+)
+
+
+def _linear(arrays):
+    x, weight = arrays[0], arrays[1]
+    out = x @ weight.T
+    if len(arrays) == 3:
+        out += arrays[2]  # out is a fresh array: add the bias in place
+    return out
+
+
+def _vjp_linear(g, out, xs, needs):
+    x, weight = xs[0], xs[1]
+    rows = g.reshape((-1, g.shape[-1]))  # (N, out): every leading axis is a batch axis
+    grads = [
+        g @ weight if needs[0] else None,  # (..., in)
+        rows.mT @ x.reshape((-1, x.shape[-1])) if needs[1] else None,  # (out, in), C-ordered like the weight
+    ]
+    if len(xs) == 3:
+        grads.append(rows.sum(0) if needs[2] else None)  # (out,)
+    return grads
+
+
+linear = Variadic(
+    "linear",
+    _linear,
+    _vjp_linear,
+    doc="x @ weight.T + bias (weight (out, in)): a Linear layer as one node",
 )
 
 # ───────────────────────────── non-differentiable ─────────────────────────────

@@ -179,7 +179,8 @@ class Binary(Primitive):
 class Variadic(Primitive):
     """A primitive of a sequence of tensors: ``forward(arrays, *attrs)``.
 
-    ``vjp(grad, out, inputs, *attrs)`` returns one gradient per input.
+    ``vjp(grad, out, inputs, needs, *attrs)`` returns one gradient per input (``needs[i]``
+    says whether input ``i`` wants one; the rule may return None where it does not).
     """
 
     __slots__ = ("vjp",)
@@ -190,8 +191,8 @@ class Variadic(Primitive):
 
     def __call__(self, xs: tuple, *attrs: Any) -> Tensor:
         data = self.forward([x.data for x in xs], *attrs)
-        parents = tuple(x._node for x in xs)
-        if not _mode.enabled or all(p is None for p in parents):
+        parents = tuple([x._node for x in xs])
+        if not _mode.enabled or parents.count(None) == len(parents):
             return _make(data, None)
         node = Node(self, parents, tuple(xs), attrs, data if self.saves_output else None)
         if anomaly_checks.enabled:
@@ -201,7 +202,8 @@ class Variadic(Primitive):
     def backward(self, node: Node, grad: Tensor) -> tuple:
         """Gradients for each input (None where an input needs none)."""
         xs = node.saved
-        grads = self.vjp(grad, self._output(node), xs, *node.attrs)
+        needs = [p is not None for p in node.parents]
+        grads = self.vjp(grad, self._output(node), xs, needs, *node.attrs)
         fitted = []
         for position, (g, x, parent) in enumerate(zip(grads, xs, node.parents)):
             if parent is None or g is None:

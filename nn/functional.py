@@ -456,8 +456,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ShapeError(f"linear: bias has shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
-    y = x @ weight.mT
-    return y if bias is None else y + bias
+    return autograd.ops.linear((x, weight) if bias is None else (x, weight, bias))
 
 
 def embedding(idx: Tensor | np.ndarray, weight: Tensor) -> Tensor:

@@ -131,6 +131,15 @@ def concatenate_cases(draw: st.DrawFn) -> Case:
     return tuple(tuple(base[: axis % ndim] + [n] + base[axis % ndim + 1 :]) for n in sizes), {"axis": axis}
 
 
+@st.composite
+def linear_cases(draw: st.DrawFn) -> Case:
+    """x of shape (..., in), weight (out, in) and, half the time, bias (out,)."""
+    lead = draw(shapes(min_dims=0, max_dims=2))
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    inputs = ((*lead, n_in), (n_out, n_in))
+    return (inputs + ((n_out,),) if draw(st.booleans()) else inputs), {}
+
+
 def where_cases() -> st.SearchStrategy[Case]:
     """``a``, ``b`` and a constant boolean condition, all three mutually broadcastable."""
     return broadcastable_shapes(3).flatmap(
@@ -363,6 +372,12 @@ SPECS = [
     ),
     # linear algebra
     OpSpec("matmul", lambda a, b: a @ b, np.matmul, matmul_shapes().map(lambda ss: (ss, {}))),
+    OpSpec(
+        "linear",
+        lambda *xs: autograd.ops.linear(xs),
+        lambda x, w, *b: x @ w.T + (b[0] if b else 0),
+        linear_cases(),
+    ),
     # not differentiable
     compare("equal", lambda a, b: a == b, np.equal),
     compare("not_equal", lambda a, b: a != b, np.not_equal),
