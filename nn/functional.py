@@ -661,6 +661,16 @@ def cross_entropy(
     return _reduce_counted(nll, counted, shape, reduction)
 
 
+def _prediction_and_target(input: Any, target: Any, reduction: str, op: str) -> tuple[Tensor, Tensor]:
+    """Checked operands of a regression loss: a float prediction and a target of the same shape."""
+    _check_reduction(reduction, op)
+    input = _as_tensor(input)
+    _check_float(input, op)
+    target = _like(target, input)
+    _check_same_shape(input, target, op)
+    return input, target
+
+
 def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
     """Mean squared error: (input - target)**2, reduced.
 
@@ -672,11 +682,7 @@ def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
     Returns:
         The loss: a scalar tensor, or elementwise losses for ``'none'``.
     """
-    _check_reduction(reduction, "mse_loss")
-    input = _as_tensor(input)
-    _check_float(input, "mse_loss")
-    target = _like(target, input)
-    _check_same_shape(input, target, "mse_loss")
+    input, target = _prediction_and_target(input, target, reduction, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
 
@@ -692,11 +698,7 @@ def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
     Returns:
         The loss: a scalar tensor, or elementwise losses for ``'none'``.
     """
-    _check_reduction(reduction, "l1_loss")
-    input = _as_tensor(input)
-    _check_float(input, "l1_loss")
-    target = _like(target, input)
-    _check_same_shape(input, target, "l1_loss")
+    input, target = _prediction_and_target(input, target, reduction, "l1_loss")
     return _reduce((input - target).abs(), reduction)
 
 
