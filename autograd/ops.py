@@ -13,6 +13,7 @@ composite of these. Imports: numpy and `autograd.primitive` only.
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -176,6 +177,68 @@ sigmoid_backward = Binary(
     lambda g2, out, g, y: sigmoid_backward(g2, y),
     lambda g2, out, g, y: g2 * g * (1 - y * 2.0),
     doc="g * y * (1 - y): the VJP of sigmoid as one node",
+)
+
+# GELU, tanh approximation (GPT-2) as one node: the backward saves only x, where the composite
+# form keeps about six intermediate arrays alive. Inside the tanh, x is clipped to +-10 (tanh is
+# already exactly +-1 there), so x**3 cannot overflow. In-place NumPy keeps temporaries down.
+_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_A = 0.044715
+
+
+def _gelu_tanh(x):
+    """tanh(sqrt(2/pi) * (x + 0.044715 x**3)) and the clipped x, as fresh arrays."""
+    xc = np.clip(x, -10.0, 10.0, out=np.empty_like(x))  # out=: 0-d inputs stay arrays (in-place ops below)
+    t = np.multiply(xc, xc, out=np.empty_like(xc))
+    t *= _GELU_A
+    t += 1.0
+    t *= xc
+    t *= _GELU_C
+    np.tanh(t, out=t)
+    return t, xc
+
+
+def _gelu(x):
+    out, _ = _gelu_tanh(x)
+    out += 1.0
+    out *= x
+    out *= 0.5
+    return out
+
+
+def _gelu_backward(g, x):
+    t, xc = _gelu_tanh(x)
+    slope = np.multiply(xc, xc, out=np.empty_like(xc))  # becomes 0.5 * xc * (1 - t**2) * C * (1 + 3A xc**2) + 0.5 * (1 + t)
+    slope *= 3.0 * _GELU_A
+    slope += 1.0
+    slope *= xc
+    slope *= 0.5 * _GELU_C
+    slope *= 1.0 - t * t
+    t += 1.0
+    t *= 0.5
+    slope += t
+    slope *= g
+    return slope
+
+
+def _gelu_curvature(x):
+    """d2 gelu / dx2 in Tensor ops (used only for gradients of gradients)."""
+    xc = x.clip(-10.0, 10.0)
+    x2 = xc * xc
+    slope = (x2 * (3.0 * _GELU_A) + 1.0) * _GELU_C  # d/dx of the tanh's argument
+    t = ((x2 * _GELU_A + 1.0) * xc * _GELU_C).tanh()
+    return (1.0 - t * t) * (slope - xc * t * slope * slope + x2 * (3.0 * _GELU_C * _GELU_A))
+
+
+gelu = Unary(
+    "gelu", _gelu, lambda g, out, x: gelu_backward(g, x), doc="0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))"
+)
+gelu_backward = Binary(
+    "gelu_backward",
+    _gelu_backward,
+    lambda g2, out, g, x: gelu_backward(g2, x),
+    lambda g2, out, g, x: g2 * g * _gelu_curvature(x),
+    doc="g * gelu'(x): the VJP of gelu as one node",
 )
 
 # ───────────────────────────── elementwise binary ─────────────────────────────

@@ -248,6 +248,15 @@ SCALARS = st.sampled_from([2.5, -1.0, 0.5, 3])
 EXPONENTS = st.sampled_from([2, 3, 0.5, -1.5, 2.5])
 
 
+GELU_C = np.sqrt(2 / np.pi)
+
+
+def np_gelu_slope(x: np.ndarray) -> np.ndarray:
+    """d/dx of the tanh-approximated GELU, by the product and chain rules."""
+    t = np.tanh(GELU_C * (x + 0.044715 * x**3))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t**2) * GELU_C * (1 + 3 * 0.044715 * x**2)
+
+
 def unary(name: str, call: Callable, reference: Callable, **options: Any) -> OpSpec:
     return OpSpec(name, call, reference, one(), elementwise=True, **options)
 
@@ -285,6 +294,7 @@ SPECS = [
     unary("sin", autograd.sin, np.sin),
     unary("cos", autograd.cos, np.cos),
     unary("tanh", lambda x: x.tanh(), np.tanh),
+    unary("gelu", lambda x: autograd.ops.gelu(x), lambda x: 0.5 * x * (1 + np.tanh(GELU_C * (x + 0.044715 * x**3)))),
     unary("relu", lambda x: x.relu(), lambda a: np.maximum(a, 0), avoid=(0.0,)),
     unary("sigmoid", lambda x: x.sigmoid(), np_sigmoid),
     unary("clip", lambda x: x.clip(CLIP_LO, CLIP_HI), lambda a: np.clip(a, CLIP_LO, CLIP_HI), avoid=(CLIP_LO, CLIP_HI)),
@@ -296,6 +306,13 @@ SPECS = [
         "tanh_backward",
         lambda g, x: vjp(autograd.tanh, x, g),
         lambda g, x: g * (1 - np.tanh(x) ** 2),
+        same(2),
+        elementwise=True,
+    ),
+    OpSpec(
+        "gelu_backward",
+        lambda g, x: vjp(autograd.ops.gelu, x, g),
+        lambda g, x: g * np_gelu_slope(x),
         same(2),
         elementwise=True,
     ),
