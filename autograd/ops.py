@@ -208,7 +208,8 @@ def _gelu(x):
 
 def _gelu_backward(g, x):
     t, xc = _gelu_tanh(x)
-    slope = np.multiply(xc, xc, out=np.empty_like(xc))  # becomes 0.5 * xc * (1 - t**2) * C * (1 + 3A xc**2) + 0.5 * (1 + t)
+    # slope becomes 0.5 * xc * (1 - t**2) * C * (1 + 3A xc**2) + 0.5 * (1 + t), built in place
+    slope = np.multiply(xc, xc, out=np.empty_like(xc))
     slope *= 3.0 * _GELU_A
     slope += 1.0
     slope *= xc
