@@ -175,20 +175,23 @@ def run_backward(
     # Read once: hooks do not switch these during a pass, and locals are cheaper in the loop.
     mutation_epoch = mutations.epoch
     check_anomalies = anomaly_checks.enabled
+    capturing = capture is not None
+    release = not retain_graph
     pop, push = ready.pop, ready.append
     try:
         while ready:
             node = pop()
             grad = node.pending
             node.pending = None
-            if grad is not None and node.hooks:
+            if node.hooks and grad is not None:
                 grad = _run_hooks(node.hooks, grad, accumulating)
-            if capture is not None:
+            if capturing:
                 if node in capture:
                     captured[capture[node]] = grad
                 if node not in to_run:
                     continue
-            if node.prim is None:
+            prim = node.prim
+            if prim is None:
                 if grad is not None and accumulating:
                     _accumulate(node, grad)
                 continue
@@ -197,9 +200,11 @@ def run_backward(
             if grad is None:
                 grads = repeat(None)
             else:
-                grads = node.prim.backward(node, grad)
+                grads = prim.backward(node, grad)
                 if check_anomalies:
                     anomaly_checks.backward(node, grad, grads)
+            if release:  # inlined Node.release(): this loop is the hot path of every backward
+                node.saved = node.attrs = node.out_data = None
             for parent, g in zip(node.parents, grads):
                 if parent is None or (needed is not None and parent not in needed):
                     continue
@@ -210,8 +215,6 @@ def run_backward(
                 parent.deps = deps
                 if deps == 0:
                     push(parent)
-            if not retain_graph:
-                node.release()
     except BaseException:
         _reset(nodes)
         raise

@@ -22,10 +22,15 @@ from .primitive import Binary, NonDifferentiable, ShapeError, Unary, Variadic
 # ───────────────────────────── helpers for rules ─────────────────────────────
 
 
+_ALL_AXES = [tuple(range(n)) for n in range(33)]  # NumPy allows up to 32 (64 since 2.0) dimensions
+
+
 def _normalize_axes(axis, ndim: int, op: str = "reduction") -> tuple:
     """Axis argument (None, int or tuple; negatives allowed) as a sorted tuple of non-negative ints."""
     if axis is None:
-        return tuple(range(ndim))
+        return _ALL_AXES[ndim] if ndim < 33 else tuple(range(ndim))
+    if axis.__class__ is int and -ndim <= axis < ndim:  # the common case, without building lists
+        return (axis % ndim,)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     if ndim == 0:  # like PyTorch, a 0-d tensor accepts axis 0 or -1 and has nothing to reduce
         if any(a not in (0, -1) for a in axes):
@@ -42,7 +47,7 @@ def _normalize_axes(axis, ndim: int, op: str = "reduction") -> tuple:
 
 def _unreduce(g, shape: tuple, axis, keepdims: bool):
     """Broadcast the gradient of a reduction back over the reduced axes."""
-    if not keepdims:
+    if not keepdims and g.data.ndim:  # a 0-d gradient (a full reduction) broadcasts as it is
         kept = list(shape)
         for a in _normalize_axes(axis, len(shape)):
             kept[a] = 1
@@ -82,6 +87,33 @@ def _lowest(dtype) -> float:
 
 def _tiny(dtype) -> float:
     return _TINY.get(dtype, np.finfo(np.float64).tiny)
+
+
+# NumPy spends ~0.4 µs converting a Python scalar operand (NEP 50 weak promotion) on every
+# call; a 0-d array of the other operand's float dtype gives bit-identical results without it.
+_SCALAR_OPERANDS: dict = {}
+
+
+def _scalar_operand(c, dtype):
+    """``c`` as a cached read-only 0-d array of the float ``dtype``; ``c`` itself where that could change a result.
+
+    Non-float dtypes keep NumPy's own promotion (int array * 1.5 is float64), and zeros and NaN
+    are never cached (0.0 == -0.0 would share an entry; NaN never finds its own).
+    """
+    key = (c, dtype)
+    operand = _SCALAR_OPERANDS.get(key)
+    if operand is None:
+        if dtype.kind != "f" or c == 0 or c != c:
+            return c
+        try:
+            operand = np.array(c, dtype=dtype)
+        except (OverflowError, ValueError, TypeError):
+            return c
+        operand.flags.writeable = False
+        if len(_SCALAR_OPERANDS) >= 4096:  # a loop over ever-new scalars must not grow this forever
+            _SCALAR_OPERANDS.clear()
+        _SCALAR_OPERANDS[key] = operand
+    return operand
 
 
 def _shift(x: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
@@ -156,8 +188,12 @@ def _vjp_clip(g, out, x, lo, hi):
 clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes where lo <= x <= hi")
 
 # Python scalars go to scalar primitives: no constant tensor, no broadcasting, no dtype promotion.
-add_scalar = Unary("add_scalar", np.add, lambda g, out, x, c: g, doc="x + c for a Python number c")
-mul_scalar = Unary("mul_scalar", np.multiply, lambda g, out, x, c: g * c, doc="x * c for a Python number c")
+add_scalar = Unary(
+    "add_scalar", lambda x, c: x + _scalar_operand(c, x.dtype), lambda g, out, x, c: g, doc="x + c for a Python number c"
+)
+mul_scalar = Unary(
+    "mul_scalar", lambda x, c: x * _scalar_operand(c, x.dtype), lambda g, out, x, c: g * c, doc="x * c for a Python number c"
+)
 pow_scalar = Unary(
     "pow_scalar", np.power, lambda g, out, x, c: g * (x ** (c - 1)) * c, doc="x ** c for a Python number c"
 )
@@ -166,14 +202,14 @@ pow_scalar = Unary(
 
 tanh_backward = Binary(
     "tanh_backward",
-    lambda g, y: g * (1 - y * y),
+    lambda g, y: g * (_scalar_operand(1.0, y.dtype) - y * y),
     lambda g2, out, g, y: tanh_backward(g2, y),
     lambda g2, out, g, y: g2 * g * y * -2.0,
     doc="g * (1 - y**2): the VJP of tanh as one node",
 )
 sigmoid_backward = Binary(
     "sigmoid_backward",
-    lambda g, y: g * y * (1 - y),
+    lambda g, y: g * y * (_scalar_operand(1.0, y.dtype) - y),
     lambda g2, out, g, y: sigmoid_backward(g2, y),
     lambda g2, out, g, y: g2 * g * (1 - y * 2.0),
     doc="g * y * (1 - y): the VJP of sigmoid as one node",
@@ -592,13 +628,16 @@ def _linear(arrays):
 
 def _vjp_linear(g, out, xs, needs):
     x, weight = xs[0], xs[1]
-    rows = g.reshape((-1, g.shape[-1]))  # (N, out): every leading axis is a batch axis
+    if g.data.ndim == 2:
+        rows, x_rows = g, x
+    else:  # (N, out): every leading axis is a batch axis
+        rows, x_rows = g.reshape((-1, g.data.shape[-1])), x.reshape((-1, x.data.shape[-1]))
     grads = [
-        g @ weight if needs[0] else None,  # (..., in)
-        rows.mT @ x.reshape((-1, x.shape[-1])) if needs[1] else None,  # (out, in), C-ordered like the weight
+        matmul(g, weight) if needs[0] else None,  # (..., in)
+        matmul(transpose(rows, (1, 0)), x_rows) if needs[1] else None,  # (out, in), C-ordered like the weight
     ]
     if len(xs) == 3:
-        grads.append(rows.sum(0) if needs[2] else None)  # (out,)
+        grads.append(sum(rows, (0,), False) if needs[2] else None)  # (out,)
     return grads
 
 
@@ -607,6 +646,57 @@ linear = Variadic(
     _linear,
     _vjp_linear,
     doc="x @ weight.T + bias (weight (out, in)): a Linear layer as one node",
+)
+
+# ───────────────────────────── fused losses ─────────────────────────────
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _mse_loss(a, b, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    diff = a - b
+    squares = diff * diff
+    if reduction == "none":
+        return squares
+    if reduction == "sum" or squares.size == 0:  # the mean of nothing is nan, as in NumPy and PyTorch
+        return squares.sum() if reduction == "sum" else np.full((), np.nan, squares.dtype)
+    return squares.sum() / squares.size
+
+
+def _mse_slope(reduction: str, size: int) -> float:
+    """d loss / d diff**2 times 2: the factor in the gradient 2 (a - b) / n."""
+    return 2.0 / size if reduction == "mean" and size else 2.0
+
+
+def _mse_loss_backward(arrays, slope):
+    g, a, b = arrays
+    return (a - b) * (g * _scalar_operand(slope, g.dtype))
+
+
+def _vjp_mse_loss_backward(g2, out, xs, needs, slope):
+    g, a, b = xs
+    through_diff = g2 * g * slope if needs[1] or needs[2] else None
+    return [
+        g2 * (a - b) * slope if needs[0] else None,  # summed to g's shape by Variadic
+        through_diff,
+        -through_diff if needs[2] else None,
+    ]
+
+
+mse_loss_backward = Variadic(
+    "mse_loss_backward",
+    _mse_loss_backward,
+    _vjp_mse_loss_backward,
+    doc="(a - b) * g * slope: the VJP of mse_loss as one node",
+)
+mse_loss = Binary(
+    "mse_loss",
+    _mse_loss,
+    lambda g, out, a, b, reduction: mse_loss_backward((g, a, b), _mse_slope(reduction, a.data.size)),
+    lambda g, out, a, b, reduction: mse_loss_backward((g, b, a), _mse_slope(reduction, b.data.size)),
+    doc="mean (or sum, or none) of (a - b)**2 as one node",
 )
 
 # ───────────────────────────── non-differentiable ─────────────────────────────

@@ -25,6 +25,10 @@ from .tensor import Tensor, _make
 
 REGISTRY: dict[str, Primitive] = {}
 
+_new = object.__new__
+_ndarray = np.ndarray
+_asarray = np.asarray
+
 
 class ShapeError(ValueError):
     """Raised when the shapes given to an operation do not fit together."""
@@ -84,19 +88,27 @@ class Unary(Primitive):
 
     def __call__(self, x: Tensor, *attrs: Any) -> Tensor:
         data = self.forward(x.data, *attrs)
+        if data.__class__ is not _ndarray:  # _make inlined (the hot path): 0-d results come back as scalars
+            data = _asarray(data)
+        out = _new(Tensor)
+        out.data = data
+        out.grad = out.name = None
         parent = x._node
         if parent is None or not _mode.enabled:
-            return _make(data, None)
-        node = Node(self, (parent,), x, attrs, data if self.saves_output else None)
+            out._node = None
+            return out
+        node = out._node = Node(self, (parent,), x, attrs, data if self.saves_output else None)
         if anomaly_checks.enabled:
             anomaly_checks.forward(self, node, data, (x,))
-        return _make(data, node)
+        return out
 
     def backward(self, node: Node, grad: Tensor) -> tuple:
         """Gradients for the node's input (one-element tuple)."""
         x = node.saved
-        out = _make(node.out_data, node) if self.saves_output else None
-        gx = self.vjp(grad, out, x, *node.attrs)
+        if self.saves_output:
+            gx = self.vjp(grad, _make(node.out_data, node), x, *node.attrs)
+        else:
+            gx = self.vjp(grad, None, x, *node.attrs)
         if gx is not None and gx.data.shape != x.data.shape:
             gx = _fit_grad(gx, x, self.name, 0)
         return (gx,)
@@ -131,14 +143,20 @@ class Binary(Primitive):
             data = self.forward(a.data, b.data, *attrs)
         except ValueError as error:
             raise ShapeError(self._shape_message(a.shape, b.shape, error)) from None
+        if data.__class__ is not _ndarray:  # _make inlined, as in Unary
+            data = _asarray(data)
+        out = _new(Tensor)
+        out.data = data
+        out.grad = out.name = None
         pa = a._node
         pb = b._node
         if (pa is None and pb is None) or not _mode.enabled:
-            return _make(data, None)
-        node = Node(self, (pa, pb), (a, b), attrs, data if self.saves_output else None)
+            out._node = None
+            return out
+        node = out._node = Node(self, (pa, pb), (a, b), attrs, data if self.saves_output else None)
         if anomaly_checks.enabled:
             anomaly_checks.forward(self, node, data, (a, b))
-        return _make(data, node)
+        return out
 
     def _shape_message(self, sa: tuple, sb: tuple, error: Exception) -> str:
         if self.name == "matmul":
@@ -202,14 +220,18 @@ class Variadic(Primitive):
     def backward(self, node: Node, grad: Tensor) -> tuple:
         """Gradients for each input (None where an input needs none)."""
         xs = node.saved
-        needs = [p is not None for p in node.parents]
-        grads = self.vjp(grad, self._output(node), xs, needs, *node.attrs)
+        parents = node.parents
+        needs = [p is not None for p in parents]
+        out = None if node.out_data is None else _make(node.out_data, node)
+        grads = self.vjp(grad, out, xs, needs, *node.attrs)
         fitted = []
-        for position, (g, x, parent) in enumerate(zip(grads, xs, node.parents)):
+        for position, (g, x, parent) in enumerate(zip(grads, xs, parents)):
             if parent is None or g is None:
                 fitted.append(None)
-            else:
+            elif g.data.shape != x.data.shape or g.data.dtype != x.data.dtype:
                 fitted.append(_fit_grad(g, x, self.name, position))
+            else:
+                fitted.append(g)
         return tuple(fitted)
 
     def inputs(self, node: Node) -> tuple:

@@ -395,6 +395,20 @@ SPECS = [
         lambda x, w, *b: x @ w.T + (b[0] if b else 0),
         linear_cases(),
     ),
+    # fused losses
+    OpSpec(
+        "mse_loss",
+        lambda a, b, reduction: autograd.ops.mse_loss(a, b, reduction),
+        lambda a, b, reduction: {"mean": np.mean, "sum": np.sum, "none": np.asarray}[reduction]((a - b) ** 2),
+        with_attrs(same(2), lambda _: st.fixed_dictionaries({"reduction": st.sampled_from(["mean", "sum", "none"])})),
+    ),
+    OpSpec(
+        "mse_loss_backward",
+        lambda g, a, b: vjp(lambda t: autograd.ops.mse_loss(t, b, "none"), a, g),
+        lambda g, a, b: (a - b) * g * 2,
+        same(3),
+        elementwise=True,
+    ),
     # not differentiable
     compare("equal", lambda a, b: a == b, np.equal),
     compare("not_equal", lambda a, b: a != b, np.not_equal),
