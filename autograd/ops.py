@@ -189,10 +189,16 @@ clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes whe
 
 # Python scalars go to scalar primitives: no constant tensor, no broadcasting, no dtype promotion.
 add_scalar = Unary(
-    "add_scalar", lambda x, c: x + _scalar_operand(c, x.dtype), lambda g, out, x, c: g, doc="x + c for a Python number c"
+    "add_scalar",
+    lambda x, c: x + _scalar_operand(c, x.dtype),
+    lambda g, out, x, c: g,
+    doc="x + c for a Python number c",
 )
 mul_scalar = Unary(
-    "mul_scalar", lambda x, c: x * _scalar_operand(c, x.dtype), lambda g, out, x, c: g * c, doc="x * c for a Python number c"
+    "mul_scalar",
+    lambda x, c: x * _scalar_operand(c, x.dtype),
+    lambda g, out, x, c: g * c,
+    doc="x * c for a Python number c",
 )
 pow_scalar = Unary(
     "pow_scalar", np.power, lambda g, out, x, c: g * (x ** (c - 1)) * c, doc="x ** c for a Python number c"
