@@ -63,17 +63,19 @@ def _count_consumers(roots: Sequence[Node], needed: set | None) -> list[Node]:
             nodes.append(root)
             stack.append(root)
         root.deps += 1  # held until the roots are seeded, so a root reached again is not re-added
+    add, pop, push = nodes.append, stack.pop, stack.append
     while stack:
-        node = stack.pop()
+        node = pop()
         if node.saved is None:
             _reset(nodes)
             raise RuntimeError(_FREED.format(op=node.prim.name))
         for parent in node.parents:
             if parent is not None and (needed is None or parent in needed):
-                if parent.deps == 0:
-                    nodes.append(parent)
-                    stack.append(parent)
-                parent.deps += 1
+                deps = parent.deps
+                if deps == 0:
+                    add(parent)
+                    push(parent)
+                parent.deps = deps + 1
     return nodes
 
 
@@ -255,6 +257,9 @@ def _nodes_leading_to(roots: Sequence[Node], targets: dict) -> tuple[set, set]:
     return needed, to_run
 
 
+_SCALAR_ONES: dict = {}
+
+
 def _seed(output: Tensor, gradient: Any, op: str) -> Tensor:
     """The upstream gradient for ``output``: ones for a one-element output, else the user's."""
     if gradient is None:
@@ -263,7 +268,14 @@ def _seed(output: Tensor, gradient: Any, op: str) -> Tensor:
                 f"{op}: the output has shape {output.shape}; a gradient can be created implicitly only for "
                 "a one-element output: pass gradient= (or grad_outputs=) with the output's shape"
             )
-        return _make(np.ones(output.shape, dtype=output.data.dtype), None)
+        dtype = output.data.dtype
+        if output.data.ndim:
+            return _make(np.ones(output.data.shape, dtype=dtype), None)
+        ones = _SCALAR_ONES.get(dtype)
+        if ones is None:  # the usual seed (a scalar loss): one shared read-only 1 per dtype, not a new array
+            ones = _SCALAR_ONES[dtype] = np.ones((), dtype=dtype)
+            ones.flags.writeable = False
+        return _make(ones, None)
     if isinstance(gradient, Tensor):
         seed = _make(np.array(gradient.data, dtype=gradient.data.dtype), gradient._node)
     else:

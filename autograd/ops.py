@@ -343,7 +343,7 @@ where = Binary(
 
 
 def _sum(x, axis, keepdims):
-    return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+    return x.sum(axis=axis, keepdims=keepdims)  # a full reduction's NumPy scalar becomes a 0-d array in Unary
 
 
 def _max(x, axis, keepdims):
@@ -634,17 +634,28 @@ def _linear(arrays):
 
 def _vjp_linear(g, out, xs, needs):
     x, weight = xs[0], xs[1]
-    if g.data.ndim == 2:
-        rows, x_rows = g, x
-    else:  # (N, out): every leading axis is a batch axis
-        rows, x_rows = g.reshape((-1, g.data.shape[-1])), x.reshape((-1, x.data.shape[-1]))
     grads = [
         matmul(g, weight) if needs[0] else None,  # (..., in)
-        matmul(transpose(rows, (1, 0)), x_rows) if needs[1] else None,  # (out, in), C-ordered like the weight
+        linear_weight_grad(g, x) if needs[1] else None,  # (out, in)
     ]
     if len(xs) == 3:
-        grads.append(sum(rows, (0,), False) if needs[2] else None)  # (out,)
+        grads.append(sum(g, _ALL_AXES[g.data.ndim - 1], False) if needs[2] else None)  # (out,): every leading axis
     return grads
+
+
+def _linear_weight_grad(g, x):
+    if g.ndim != 2:  # (N, out) and (N, in): every leading axis is a batch axis
+        g, x = g.reshape((-1, g.shape[-1])), x.reshape((-1, x.shape[-1]))
+    return g.T @ x  # (out, in), C-ordered like the weight
+
+
+linear_weight_grad = Binary(
+    "linear_weight_grad",
+    _linear_weight_grad,
+    lambda G, out, g, x: linear((x, G)),
+    lambda G, out, g, x: matmul(g, G),
+    doc="g.T @ x over every leading axis: the weight gradient of linear as one node",
+)
 
 
 linear = Variadic(

@@ -209,13 +209,20 @@ class Variadic(Primitive):
 
     def __call__(self, xs: tuple, *attrs: Any) -> Tensor:
         data = self.forward([x.data for x in xs], *attrs)
+        if data.__class__ is not _ndarray:  # _make inlined, as in Unary
+            data = _asarray(data)
+        out = _new(Tensor)
+        out.data = data
+        out.grad = out.name = None
         parents = tuple([x._node for x in xs])
         if not _mode.enabled or parents.count(None) == len(parents):
-            return _make(data, None)
-        node = Node(self, parents, tuple(xs), attrs, data if self.saves_output else None)
+            out._node = None
+            return out
+        saved = xs if xs.__class__ is tuple else tuple(xs)
+        node = out._node = Node(self, parents, saved, attrs, data if self.saves_output else None)
         if anomaly_checks.enabled:
             anomaly_checks.forward(self, node, data, xs)
-        return _make(data, node)
+        return out
 
     def backward(self, node: Node, grad: Tensor) -> tuple:
         """Gradients for each input (None where an input needs none)."""

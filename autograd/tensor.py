@@ -253,6 +253,11 @@ class Tensor:
                 (defaults to ``create_graph``).
             create_graph: record the backward pass too, for gradients of gradients.
         """
+        node = self._node
+        if gradient is None and node is not None:  # the usual call, loss.backward(): straight to the engine
+            seed = engine._seed(self, None, "backward")
+            engine.run_backward((node,), (seed,), create_graph if retain_graph is None else retain_graph, create_graph)
+            return
         engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph)
 
     def __copy__(self) -> Tensor:

@@ -432,6 +432,9 @@ def layer_norm(
 # ───────────────────────────── linear maps and lookups ─────────────────────────────
 
 
+_linear = autograd.ops.linear
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with PyTorch's layout (weight of shape ``(out, in)``).
 
@@ -444,14 +447,17 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         A tensor of shape ``(..., out)``.
     """
     x = _as_tensor(x)
-    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+    x_shape, w_shape = x.data.shape, weight.data.shape  # arrays' own shapes: this runs on every layer call
+    if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1]:
         raise ShapeError(
-            f"linear: input of shape {x.shape} does not fit weight of shape {tuple(weight.shape)} "
+            f"linear: input of shape {x_shape} does not fit weight of shape {w_shape} "
             "(expected input (..., in) and weight (out, in))"
         )
-    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ShapeError(f"linear: bias has shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
-    return autograd.ops.linear((x, weight) if bias is None else (x, weight, bias))
+    if bias is None:
+        return _linear((x, weight))
+    if bias.data.shape != (w_shape[0],):
+        raise ShapeError(f"linear: bias has shape {bias.data.shape}, expected ({w_shape[0]},)")
+    return _linear((x, weight, bias))
 
 
 def embedding(idx: Tensor | np.ndarray, weight: Tensor) -> Tensor:

@@ -161,7 +161,11 @@ class Module:
             node = out._node
             if node is not None and node.prim is not None:
                 # Lets graph drawings cluster nodes by module (autograd.viz); the engine ignores it.
-                inputs = [a._node for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+                if len(args) == 1 and not kwargs:  # the usual call, without building argument tuples
+                    first = args[0]
+                    inputs = [first._node] if isinstance(first, Tensor) else []
+                else:
+                    inputs = [a._node for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
                 if node not in inputs:  # a module that returned its input (Dropout in eval) made nothing;
                     record_scope(node, self, inputs)  # recording it would tie the node to itself in a cycle
         return out

@@ -154,11 +154,16 @@ class Optimizer:
         if closure is not None:
             with autograd.enable_grad():
                 loss = closure()
+        state, update = self.state, self._update
         with autograd.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    if p.grad is not None:
-                        self._update(p.data, _grad_array(p), group, self.state[p])
+                    grad = p.grad
+                    if grad is not None:
+                        data, grad = p.data, grad.data
+                        if grad.shape != data.shape or grad.dtype != data.dtype:
+                            grad = _grad_array(p)
+                        update(data, grad, group, state[p])
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
@@ -384,12 +389,13 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
-        lr, momentum, weight_decay = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
+        momentum, weight_decay = group["momentum"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
         if weight_decay != 0:
-            grad = grad + weight_decay * param
+            grad = grad + float(weight_decay) * param
         if momentum != 0:
+            momentum = float(momentum)
             buf = state.get("momentum_buffer")
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(grad, copy=True)
@@ -397,7 +403,7 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1.0 - float(group["dampening"])) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        param -= lr * grad
+        param -= float(group["lr"]) * grad  # float(): a NumPy float64 lr would promote the update to float64
 
 
 def _check_adam(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:

@@ -140,6 +140,13 @@ def linear_cases(draw: st.DrawFn) -> Case:
     return (inputs + ((n_out,),) if draw(st.booleans()) else inputs), {}
 
 
+@st.composite
+def linear_weight_grad_cases(draw: st.DrawFn) -> Case:
+    """g of shape (..., out) and x of shape (..., in), with the same leading axes."""
+    lead = draw(shapes(min_dims=0, max_dims=2))
+    return ((*lead, draw(st.integers(1, 4))), (*lead, draw(st.integers(1, 4)))), {}
+
+
 def where_cases() -> st.SearchStrategy[Case]:
     """``a``, ``b`` and a constant boolean condition, all three mutually broadcastable."""
     return broadcastable_shapes(3).flatmap(
@@ -394,6 +401,14 @@ SPECS = [
         lambda *xs: autograd.ops.linear(xs),
         lambda x, w, *b: x @ w.T + (b[0] if b else 0),
         linear_cases(),
+    ),
+    OpSpec(
+        "linear_weight_grad",
+        lambda g, x: vjp(
+            lambda w: autograd.ops.linear((x, w)), autograd.zeros((g.shape[-1], x.shape[-1]), dtype=g.dtype), g
+        ),
+        lambda g, x: g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]),
+        linear_weight_grad_cases(),
     ),
     # fused losses
     OpSpec(
