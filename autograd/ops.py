@@ -71,9 +71,13 @@ def _tie_share(x: np.ndarray, extreme: np.ndarray, axis, keepdims: bool) -> np.n
     return (hits / hits.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
 
 
-def _mask(condition: np.ndarray, dtype) -> np.ndarray:
-    """A 0/1 mask in the gradient's dtype (its derivative is zero, so a raw array is fine)."""
-    return condition.astype(dtype)
+def _mask(condition: np.ndarray) -> np.ndarray:
+    """A 0/1 mask for a gradient (its derivative is zero, so a raw array is fine).
+
+    Kept boolean: NumPy multiplies a float array by a bool array in one pass and keeps the
+    float dtype, where casting the mask first would add a pass over the data.
+    """
+    return condition
 
 
 # The most negative and the smallest positive normal number of each float dtype (no np.finfo call per op).
@@ -159,7 +163,7 @@ abs = Unary("abs", np.abs, lambda g, out, x: g * np.sign(x.data), doc="absolute 
 sin = Unary("sin", np.sin, lambda g, out, x: g * x.cos(), doc="sine")
 cos = Unary("cos", np.cos, lambda g, out, x: -(g * x.sin()), doc="cosine")
 tanh = Unary("tanh", np.tanh, lambda g, out, x: tanh_backward(g, out), saves_output=True, doc="hyperbolic tangent")
-relu = Unary("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * _mask(x.data > 0, g.dtype), doc="max(x, 0)")
+relu = Unary("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * _mask(x.data > 0), doc="max(x, 0)")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -182,7 +186,7 @@ def _vjp_clip(g, out, x, lo, hi):
         inside &= x.data >= lo
     if hi is not None:
         inside &= x.data <= hi
-    return g * _mask(inside, g.dtype)
+    return g * _mask(inside)
 
 
 clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes where lo <= x <= hi")
@@ -330,8 +334,8 @@ def _where(a, b, condition):
 where = Binary(
     "where",
     _where,
-    lambda g, out, a, b, c: g * _mask(np.broadcast_to(c, g.shape), g.dtype),
-    lambda g, out, a, b, c: g * _mask(~np.broadcast_to(c, g.shape), g.dtype),
+    lambda g, out, a, b, c: g * _mask(np.broadcast_to(c, g.shape)),
+    lambda g, out, a, b, c: g * _mask(~np.broadcast_to(c, g.shape)),
     doc="condition ? a : b (condition is a constant boolean array)",
 )
 
