@@ -210,9 +210,15 @@ pow_scalar = Unary(
 
 # ─────────────────────── fused backward helpers (still differentiable) ───────────────────────
 
+
+def _tanh_backward(g, y):
+    one = _SCALAR_OPERANDS.get((1.0, y.dtype))  # the lookup of _scalar_operand inlined: every tanh pays it
+    return g * ((_scalar_operand(1.0, y.dtype) if one is None else one) - y * y)
+
+
 tanh_backward = Binary(
     "tanh_backward",
-    lambda g, y: g * (_scalar_operand(1.0, y.dtype) - y * y),
+    _tanh_backward,
     lambda g2, out, g, y: tanh_backward(g2, y),
     lambda g2, out, g, y: g2 * g * y * -2.0,
     doc="g * (1 - y**2): the VJP of tanh as one node",

@@ -15,6 +15,7 @@ tests and documentation can walk the whole table.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,8 @@ REGISTRY: dict[str, Primitive] = {}
 _new = object.__new__
 _ndarray = np.ndarray
 _asarray = np.asarray
+_data_of = operator.attrgetter("data")
+_node_of = operator.attrgetter("_node")
 
 
 class ShapeError(ValueError):
@@ -208,13 +211,13 @@ class Variadic(Primitive):
         self.vjp = vjp
 
     def __call__(self, xs: tuple, *attrs: Any) -> Tensor:
-        data = self.forward([x.data for x in xs], *attrs)
+        data = self.forward(list(map(_data_of, xs)), *attrs)
         if data.__class__ is not _ndarray:  # _make inlined, as in Unary
             data = _asarray(data)
         out = _new(Tensor)
         out.data = data
         out.grad = out.name = None
-        parents = tuple([x._node for x in xs])
+        parents = tuple(map(_node_of, xs))
         if not _mode.enabled or parents.count(None) == len(parents):
             out._node = None
             return out
@@ -230,16 +233,16 @@ class Variadic(Primitive):
         parents = node.parents
         needs = [p is not None for p in parents]
         out = None if node.out_data is None else _make(node.out_data, node)
-        grads = self.vjp(grad, out, xs, needs, *node.attrs)
-        fitted = []
-        for position, (g, x, parent) in enumerate(zip(grads, xs, parents)):
-            if parent is None or g is None:
-                fitted.append(None)
+        grads = list(self.vjp(grad, out, xs, needs, *node.attrs))
+        for position, g in enumerate(grads):
+            if g is None:
+                continue
+            x = xs[position]
+            if not needs[position]:
+                grads[position] = None
             elif g.data.shape != x.data.shape or g.data.dtype != x.data.dtype:
-                fitted.append(_fit_grad(g, x, self.name, position))
-            else:
-                fitted.append(g)
-        return tuple(fitted)
+                grads[position] = _fit_grad(g, x, self.name, position)
+        return grads
 
     def inputs(self, node: Node) -> tuple:
         """The node's input tensors."""
