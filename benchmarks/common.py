@@ -11,6 +11,7 @@ not installed; nothing here imports it at module level.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -156,7 +157,7 @@ class NumpyAdam:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         step_size = self.lr / (1.0 - b1**self.t)
-        sqrt_bc2 = np.sqrt(1.0 - b2**self.t)
+        sqrt_bc2 = math.sqrt(1.0 - b2**self.t)  # a Python float: a NumPy float64 would promote the update to float64
         for name, g in grads.items():
             m = self.m.get(name)
             if m is None:
