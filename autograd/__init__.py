@@ -7,7 +7,7 @@ load their own dependencies when first imported.
 import importlib
 from typing import Any
 
-from . import ops
+from . import fused, ops
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .engine import backward, grad
 from .function import Function, FunctionCtx
@@ -67,6 +67,7 @@ __all__ = [
     "enable_grad",
     "exp",
     "full",
+    "fused",
     "grad",
     "gradcheck",
     "gradgradcheck",

@@ -13,7 +13,6 @@ composite of these. Imports: numpy and `autograd.primitive` only.
 from __future__ import annotations
 
 import builtins
-import math
 
 import numpy as np
 
@@ -229,69 +228,6 @@ sigmoid_backward = Binary(
     lambda g2, out, g, y: sigmoid_backward(g2, y),
     lambda g2, out, g, y: g2 * g * (1 - y * 2.0),
     doc="g * y * (1 - y): the VJP of sigmoid as one node",
-)
-
-# GELU, tanh approximation (GPT-2) as one node: the backward saves only x, where the composite
-# form keeps about six intermediate arrays alive. Inside the tanh, x is clipped to +-10 (tanh is
-# already exactly +-1 there), so x**3 cannot overflow. In-place NumPy keeps temporaries down.
-_GELU_C = math.sqrt(2.0 / math.pi)
-_GELU_A = 0.044715
-
-
-def _gelu_tanh(x):
-    """tanh(sqrt(2/pi) * (x + 0.044715 x**3)) and the clipped x, as fresh arrays."""
-    xc = np.clip(x, -10.0, 10.0, out=np.empty_like(x))  # out=: 0-d inputs stay arrays (in-place ops below)
-    t = np.multiply(xc, xc, out=np.empty_like(xc))
-    t *= _GELU_A
-    t += 1.0
-    t *= xc
-    t *= _GELU_C
-    np.tanh(t, out=t)
-    return t, xc
-
-
-def _gelu(x):
-    out, _ = _gelu_tanh(x)
-    out += 1.0
-    out *= x
-    out *= 0.5
-    return out
-
-
-def _gelu_backward(g, x):
-    t, xc = _gelu_tanh(x)
-    # slope becomes 0.5 * xc * (1 - t**2) * C * (1 + 3A xc**2) + 0.5 * (1 + t), built in place
-    slope = np.multiply(xc, xc, out=np.empty_like(xc))
-    slope *= 3.0 * _GELU_A
-    slope += 1.0
-    slope *= xc
-    slope *= 0.5 * _GELU_C
-    slope *= 1.0 - t * t
-    t += 1.0
-    t *= 0.5
-    slope += t
-    slope *= g
-    return slope
-
-
-def _gelu_curvature(x):
-    """d2 gelu / dx2 in Tensor ops (used only for gradients of gradients)."""
-    xc = x.clip(-10.0, 10.0)
-    x2 = xc * xc
-    slope = (x2 * (3.0 * _GELU_A) + 1.0) * _GELU_C  # d/dx of the tanh's argument
-    t = ((x2 * _GELU_A + 1.0) * xc * _GELU_C).tanh()
-    return (1.0 - t * t) * (slope - xc * t * slope * slope + x2 * (3.0 * _GELU_C * _GELU_A))
-
-
-gelu = Unary(
-    "gelu", _gelu, lambda g, out, x: gelu_backward(g, x), doc="0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))"
-)
-gelu_backward = Binary(
-    "gelu_backward",
-    _gelu_backward,
-    lambda g2, out, g, x: gelu_backward(g2, x),
-    lambda g2, out, g, x: g2 * g * _gelu_curvature(x),
-    doc="g * gelu'(x): the VJP of gelu as one node",
 )
 
 # ───────────────────────────── elementwise binary ─────────────────────────────
@@ -633,98 +569,6 @@ matmul = Binary(
     "matmul", np.matmul, _vjp_matmul_a, _vjp_matmul_b, doc="a @ b: batched, broadcast batch dimensions, 1-D cases"
 )
 
-
-def _linear(arrays):
-    x, weight = arrays[0], arrays[1]
-    out = x @ weight.T
-    if len(arrays) == 3:
-        out += arrays[2]  # out is a fresh array: add the bias in place
-    return out
-
-
-def _vjp_linear(g, out, xs, needs):
-    x, weight = xs[0], xs[1]
-    grads = [
-        matmul(g, weight) if needs[0] else None,  # (..., in)
-        linear_weight_grad(g, x) if needs[1] else None,  # (out, in)
-    ]
-    if len(xs) == 3:
-        grads.append(sum(g, _ALL_AXES[g.data.ndim - 1], False) if needs[2] else None)  # (out,): every leading axis
-    return grads
-
-
-def _linear_weight_grad(g, x):
-    if g.ndim != 2:  # (N, out) and (N, in): every leading axis is a batch axis
-        g, x = g.reshape((-1, g.shape[-1])), x.reshape((-1, x.shape[-1]))
-    return g.T @ x  # (out, in), C-ordered like the weight
-
-
-linear_weight_grad = Binary(
-    "linear_weight_grad",
-    _linear_weight_grad,
-    lambda G, out, g, x: linear((x, G)),
-    lambda G, out, g, x: matmul(g, G),
-    doc="g.T @ x over every leading axis: the weight gradient of linear as one node",
-)
-
-
-linear = Variadic(
-    "linear",
-    _linear,
-    _vjp_linear,
-    doc="x @ weight.T + bias (weight (out, in)): a Linear layer as one node",
-)
-
-# ───────────────────────────── fused losses ─────────────────────────────
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _mse_loss(a, b, reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    diff = a - b
-    squares = diff * diff
-    if reduction == "none":
-        return squares
-    if reduction == "sum" or squares.size == 0:  # the mean of nothing is nan, as in NumPy and PyTorch
-        return squares.sum() if reduction == "sum" else np.full((), np.nan, squares.dtype)
-    return squares.sum() / squares.size
-
-
-def _mse_slope(reduction: str, size: int) -> float:
-    """d loss / d diff**2 times 2: the factor in the gradient 2 (a - b) / n."""
-    return 2.0 / size if reduction == "mean" and size else 2.0
-
-
-def _mse_loss_backward(arrays, slope):
-    g, a, b = arrays
-    return (a - b) * (g * _scalar_operand(slope, g.dtype))
-
-
-def _vjp_mse_loss_backward(g2, out, xs, needs, slope):
-    g, a, b = xs
-    through_diff = g2 * g * slope if needs[1] or needs[2] else None
-    return [
-        g2 * (a - b) * slope if needs[0] else None,  # summed to g's shape by Variadic
-        through_diff,
-        -through_diff if needs[2] else None,
-    ]
-
-
-mse_loss_backward = Variadic(
-    "mse_loss_backward",
-    _mse_loss_backward,
-    _vjp_mse_loss_backward,
-    doc="(a - b) * g * slope: the VJP of mse_loss as one node",
-)
-mse_loss = Binary(
-    "mse_loss",
-    _mse_loss,
-    lambda g, out, a, b, reduction: mse_loss_backward((g, a, b), _mse_slope(reduction, a.data.size)),
-    lambda g, out, a, b, reduction: mse_loss_backward((g, b, a), _mse_slope(reduction, b.data.size)),
-    doc="mean (or sum, or none) of (a - b)**2 as one node",
-)
 
 # ───────────────────────────── non-differentiable ─────────────────────────────
 

@@ -327,7 +327,7 @@ def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
     """
     x = _as_tensor(x)
     if approximate == "tanh":
-        return autograd.ops.gelu(x)  # one fused node (forward and gradient rule in autograd/ops.py)
+        return autograd.fused.gelu(x)  # one fused node (forward and gradient rule in autograd/fused.py)
     if approximate == "none":
         return x * _one_plus_erf(x * _SQRT_HALF) * 0.5
     raise ValueError(f"gelu: approximate must be 'tanh' or 'none', got {approximate!r}")
@@ -418,10 +418,7 @@ def layer_norm(
     for name, param in (("weight", weight), ("bias", bias)):
         if param is not None and tuple(param.shape) != shape:
             raise ShapeError(f"layer_norm: {name} has shape {tuple(param.shape)}, expected normalized_shape {shape}")
-    axes = tuple(range(x.ndim - n, x.ndim))
-    centred = x - x.mean(axes, keepdims=True)
-    var = (centred * centred).mean(axes, keepdims=True)
-    y = centred * (var + eps) ** -0.5
+    y = autograd.fused.layer_norm(x, n, float(eps))  # one node for the standardization (autograd/fused.py)
     if weight is not None:
         y = y * weight
     if bias is not None:
@@ -432,7 +429,7 @@ def layer_norm(
 # ───────────────────────────── linear maps and lookups ─────────────────────────────
 
 
-_linear = autograd.ops.linear
+_linear = autograd.fused.linear
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -586,7 +583,8 @@ def _class_targets(
             f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})"
         )
     safe = np.where(counted, flat, 0)
-    return scores.reshape(-1, n_classes), safe, counted, labels.shape
+    rows = scores if scores.ndim == 2 else scores.reshape(-1, n_classes)  # no reshape node for (N, C) scores
+    return rows, safe, counted, labels.shape
 
 
 def _reduce_counted(loss: Tensor, counted: np.ndarray, shape: tuple, reduction: str) -> Tensor:
@@ -652,14 +650,20 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     flat, safe, counted, shape = _class_targets(_as_tensor(logits), target, ignore_index, "cross_entropy")
-    logp = flat.log_softmax(-1)  # (M, C)
-    nll = -logp[np.arange(logp.shape[0]), safe]  # (M,)
-    if label_smoothing > 0:
-        smooth = logp.mean(-1) * -1.0  # (M,)
-        nll = nll * (1.0 - label_smoothing) + smooth * label_smoothing
-    if not counted.all():
-        nll = autograd.where(counted, nll, 0.0)  # not a product: an ignored -inf logit would give inf * 0
-    return _reduce_counted(nll, counted, shape, reduction)
+    # one fused node (autograd/fused.py); the reduction is a weight per row
+    smoothing = float(label_smoothing)
+    if reduction == "none":
+        weight = counted.astype(flat.dtype)
+        losses = autograd.fused.cross_entropy(flat, safe, weight, smoothing, False)
+        return losses if losses.shape == shape else losses.reshape(shape)
+    n = int(counted.sum())
+    if reduction == "sum" or n == 0:
+        total = autograd.fused.cross_entropy(flat, safe, counted.astype(flat.dtype), smoothing, True)
+        if reduction == "mean":  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
+            return total * 0.0 + math.nan
+        return total
+    weight = (counted * (1.0 / n)).astype(flat.dtype)
+    return autograd.fused.cross_entropy(flat, safe, weight, smoothing, True)
 
 
 def _prediction_and_target(input: Any, target: Any, reduction: str, op: str) -> tuple[Tensor, Tensor]:
@@ -684,7 +688,7 @@ def mse_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:
         The loss: a scalar tensor, or elementwise losses for ``'none'``.
     """
     input, target = _prediction_and_target(input, target, reduction, "mse_loss")
-    return autograd.ops.mse_loss(input, target, reduction)  # one fused node; see autograd.ops
+    return autograd.fused.mse_loss(input, target, reduction)  # one fused node; see autograd.fused
 
 
 def l1_loss(input: Tensor, target: Any, *, reduction: str = "mean") -> Tensor:

@@ -1,8 +1,8 @@
 """Every fused primitive against the composite of basic Tensor ops it replaces.
 
-A fused op (``linear``, ``gelu``, ``mse_loss``, and the fused backward helpers reached
-through ``tanh``, ``sigmoid``, ``gelu``, ``linear`` and ``mse_loss``) is one node where the
-composite would be several. Each case below computes the same function both ways, in
+A fused op (``linear``, ``gelu``, ``mse_loss``, ``layer_norm``, ``cross_entropy``, and the
+fused backward helpers reached through them and through ``tanh`` and ``sigmoid``) is one
+node where the composite would be several. Each case below computes the same function both ways, in
 float64 on hypothesis-drawn shapes, and checks that the values, the first-order gradients
 and the second-order gradients (which run the fused backward helpers' own rules) agree.
 A second test checks that the fused form really records a single node.
@@ -70,12 +70,61 @@ def composite_mse(reduction: str) -> Callable[[Tensor, Tensor], Tensor]:
     return mse
 
 
+def composite_layer_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    centred = x - x.mean(-1, keepdims=True)
+    return centred * ((centred * centred).mean(-1, keepdims=True) + 1e-5) ** -0.5 * weight + bias
+
+
+def targets_for(logits: Tensor, ignore_first: bool) -> np.ndarray:
+    """Fixed class indices for (M, C) logits; with ``ignore_first``, row 0 is ignored (-100)."""
+    rows, classes = logits.shape
+    target = np.arange(rows) % classes
+    if ignore_first:
+        target[0] = -100
+    return target
+
+
+def composite_cross_entropy(logits: Tensor, target: np.ndarray, smoothing: float, reduction: str) -> Tensor:
+    counted = target != -100
+    logp = logits.log_softmax(-1)
+    nll = -logp[np.arange(len(target)), np.where(counted, target, 0)]
+    if smoothing:
+        nll = nll * (1.0 - smoothing) + logp.mean(-1) * -smoothing
+    nll = ag.where(counted, nll, 0.0)
+    if reduction == "none":
+        return nll
+    return nll.sum() * (1.0 / counted.sum()) if reduction == "mean" else nll.sum()
+
+
+def cross_entropy_case(smoothing: float, reduction: str, ignore_first: bool) -> FusedCase:
+    def fused(logits: Tensor) -> Tensor:
+        target = targets_for(logits, ignore_first)
+        return F.cross_entropy(logits, target, label_smoothing=smoothing, reduction=reduction)
+
+    def composite(logits: Tensor) -> Tensor:
+        return composite_cross_entropy(logits, targets_for(logits, ignore_first), smoothing, reduction)
+
+    rows = 2 if ignore_first else 1  # an ignored row and a counted one, so the mean is defined
+    name = f"cross_entropy {reduction}, smoothing {smoothing}" + (", ignore_index" if ignore_first else "")
+    return FusedCase(name, fused, composite, st.tuples(st.integers(rows, 4), st.integers(1, 4)).map(lambda s: (s,)))
+
+
 CASES = [
-    FusedCase("linear", lambda *xs: ag.ops.linear(xs), lambda x, w: x @ w.T, linear_shapes(False)),
+    FusedCase("linear", lambda *xs: ag.fused.linear(xs), lambda x, w: x @ w.T, linear_shapes(False)),
     FusedCase("linear with bias", lambda *xs: F.linear(*xs), lambda x, w, b: x @ w.T + b, linear_shapes(True)),
-    FusedCase("gelu", ag.ops.gelu, composite_gelu, same_shape(1)),
+    FusedCase("gelu", ag.fused.gelu, composite_gelu, same_shape(1)),
     FusedCase("tanh (fused backward)", lambda x: x.tanh(), composite_tanh, same_shape(1)),
     FusedCase("sigmoid (fused backward)", lambda x: x.sigmoid(), lambda x: 1.0 / (1.0 + (-x).exp()), same_shape(1)),
+    FusedCase(
+        "layer_norm",
+        lambda x, w, b: F.layer_norm(x, x.shape[-1], w, b),
+        composite_layer_norm,
+        shapes(min_dims=1).map(lambda s: (s, s[-1:], s[-1:])),
+    ),
+    cross_entropy_case(0.0, "mean", False),
+    cross_entropy_case(0.2, "mean", True),
+    cross_entropy_case(0.0, "sum", True),
+    cross_entropy_case(0.1, "none", False),
     *[
         FusedCase(
             f"mse_loss {reduction}",
@@ -148,10 +197,16 @@ def test_fused_op_records_one_node_on_its_inputs(case: FusedCase) -> None:
     rng = np.random.default_rng(0)
     leaves = [Tensor(rng.standard_normal(shape), requires_grad=True) for shape in _fixed_shapes(case)]
     out = case.fused(*leaves)
+    if case.name == "layer_norm":  # the standardization is one node; the scale and shift are a mul and an add
+        assert [p.name for p in out.grad_fn.parents] == ["mul", "leaf"]
+        out = out.grad_fn.parents[0].saved[0]
+        leaves = leaves[:1]
     assert list(out.grad_fn.parents) == [leaf._node for leaf in leaves]
 
 
 def _fixed_shapes(case: FusedCase) -> tuple:
     if case.name.startswith("linear"):
         return ((3, 2, 4), (5, 4), (5,)) if "bias" in case.name else ((3, 4), (5, 4))
+    if case.name == "layer_norm":
+        return ((3, 4), (4,), (4,))
     return ((2, 3),) * (2 if case.name.startswith("mse") else 1)

@@ -147,6 +147,25 @@ def linear_weight_grad_cases(draw: st.DrawFn) -> Case:
     return ((*lead, draw(st.integers(1, 4))), (*lead, draw(st.integers(1, 4)))), {}
 
 
+def trailing_axes(shapes_: tuple[Shape, ...]) -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries({"n_axes": st.integers(1, len(shapes_[0]))})
+
+
+@st.composite
+def cross_entropy_cases(draw: st.DrawFn, upstream: bool = False) -> Case:
+    """(M, C) logits with targets, row weights (some 0: ignored rows) and a smoothing; with
+    ``upstream``, first the gradient of the loss: 0-d (a reduced loss) or one per row."""
+    m, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    attrs = {
+        "target": draw(hnp.arrays(np.int64, (m,), elements=st.integers(0, c - 1))),
+        "weight": draw(hnp.arrays(np.float64, (m,), elements=st.sampled_from([0.0, 0.25, 1.0, 2.0]))),
+        "smoothing": draw(st.sampled_from([0.0, 0.1, 0.4])),
+    }
+    if upstream:
+        return ((draw(st.sampled_from([(), (m,)])), (m, c)), attrs)
+    return ((m, c),), {**attrs, "reduce": draw(st.booleans())}
+
+
 def where_cases() -> st.SearchStrategy[Case]:
     """``a``, ``b`` and a constant boolean condition, all three mutually broadcastable."""
     return broadcastable_shapes(3).flatmap(
@@ -198,6 +217,37 @@ def np_softmax(a: np.ndarray, axis: int) -> np.ndarray:
 
 def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
+
+
+LN_EPS = 0.5  # large enough that third derivatives stay moderate for the finite differences
+
+
+def np_standardize(a: np.ndarray, n_axes: int) -> np.ndarray:
+    axes = tuple(range(a.ndim - n_axes, a.ndim))
+    centred = a - a.mean(axis=axes, keepdims=True)
+    return centred / np.sqrt((centred**2).mean(axis=axes, keepdims=True) + LN_EPS)
+
+
+def np_layer_norm_vjp(g: np.ndarray, a: np.ndarray, n_axes: int) -> np.ndarray:
+    """The textbook layer-norm input gradient: (g - mean(g) - xh mean(g xh)) / sqrt(var + eps)."""
+    axes = tuple(range(a.ndim - n_axes, a.ndim))
+    xh = np_standardize(a, n_axes)
+    std = np.sqrt(a.var(axis=axes, keepdims=True) + LN_EPS)
+    return (g - g.mean(axis=axes, keepdims=True) - xh * (g * xh).mean(axis=axes, keepdims=True)) / std
+
+
+def np_cross_entropy(logits, target, weight, smoothing, reduce):
+    logp = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    losses = -(1 - smoothing) * logp[np.arange(len(target)), target] - smoothing * logp.mean(axis=-1)
+    losses = losses * weight
+    return losses.sum() if reduce else losses
+
+
+def np_cross_entropy_vjp(g, logits, target, weight, smoothing):
+    p = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    q = np.full(logits.shape, smoothing / logits.shape[-1])
+    q[np.arange(len(target)), target] += 1 - smoothing
+    return (p - q) * (g * weight)[:, None]
 
 
 def vjp(f: Callable[[Tensor], Tensor], x: Tensor, g: Tensor) -> Tensor:
@@ -301,7 +351,7 @@ SPECS = [
     unary("sin", autograd.sin, np.sin),
     unary("cos", autograd.cos, np.cos),
     unary("tanh", lambda x: x.tanh(), np.tanh),
-    unary("gelu", lambda x: autograd.ops.gelu(x), lambda x: 0.5 * x * (1 + np.tanh(GELU_C * (x + 0.044715 * x**3)))),
+    unary("gelu", lambda x: autograd.fused.gelu(x), lambda x: 0.5 * x * (1 + np.tanh(GELU_C * (x + 0.044715 * x**3)))),
     unary("relu", lambda x: x.relu(), lambda a: np.maximum(a, 0), avoid=(0.0,)),
     unary("sigmoid", lambda x: x.sigmoid(), np_sigmoid),
     unary("clip", lambda x: x.clip(CLIP_LO, CLIP_HI), lambda a: np.clip(a, CLIP_LO, CLIP_HI), avoid=(CLIP_LO, CLIP_HI)),
@@ -318,7 +368,7 @@ SPECS = [
     ),
     OpSpec(
         "gelu_backward",
-        lambda g, x: vjp(autograd.ops.gelu, x, g),
+        lambda g, x: vjp(autograd.fused.gelu, x, g),
         lambda g, x: g * np_gelu_slope(x),
         same(2),
         elementwise=True,
@@ -398,14 +448,14 @@ SPECS = [
     OpSpec("matmul", lambda a, b: a @ b, np.matmul, matmul_shapes().map(lambda ss: (ss, {}))),
     OpSpec(
         "linear",
-        lambda *xs: autograd.ops.linear(xs),
+        lambda *xs: autograd.fused.linear(xs),
         lambda x, w, *b: x @ w.T + (b[0] if b else 0),
         linear_cases(),
     ),
     OpSpec(
         "linear_weight_grad",
         lambda g, x: vjp(
-            lambda w: autograd.ops.linear((x, w)), autograd.zeros((g.shape[-1], x.shape[-1]), dtype=g.dtype), g
+            lambda w: autograd.fused.linear((x, w)), autograd.zeros((g.shape[-1], x.shape[-1]), dtype=g.dtype), g
         ),
         lambda g, x: g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1]),
         linear_weight_grad_cases(),
@@ -413,16 +463,42 @@ SPECS = [
     # fused losses
     OpSpec(
         "mse_loss",
-        lambda a, b, reduction: autograd.ops.mse_loss(a, b, reduction),
+        lambda a, b, reduction: autograd.fused.mse_loss(a, b, reduction),
         lambda a, b, reduction: {"mean": np.mean, "sum": np.sum, "none": np.asarray}[reduction]((a - b) ** 2),
         with_attrs(same(2), lambda _: st.fixed_dictionaries({"reduction": st.sampled_from(["mean", "sum", "none"])})),
     ),
     OpSpec(
         "mse_loss_backward",
-        lambda g, a, b: vjp(lambda t: autograd.ops.mse_loss(t, b, "none"), a, g),
+        lambda g, a, b: vjp(lambda t: autograd.fused.mse_loss(t, b, "none"), a, g),
         lambda g, a, b: (a - b) * g * 2,
         same(3),
         elementwise=True,
+    ),
+    OpSpec(
+        "layer_norm",
+        lambda x, n_axes: autograd.fused.layer_norm(x, n_axes, LN_EPS),
+        np_standardize,
+        with_attrs(one(shapes(min_dims=1)), trailing_axes),
+    ),
+    OpSpec(
+        "layer_norm_backward",
+        lambda g, x, n_axes: vjp(lambda t: autograd.fused.layer_norm(t, n_axes, LN_EPS), x, g),
+        np_layer_norm_vjp,
+        with_attrs(shapes(min_dims=1).map(lambda s: ((s, s), {})), trailing_axes),
+    ),
+    OpSpec(
+        "cross_entropy",
+        lambda x, target, weight, smoothing, reduce: autograd.fused.cross_entropy(x, target, weight, smoothing, reduce),
+        np_cross_entropy,
+        cross_entropy_cases(),
+    ),
+    OpSpec(
+        "cross_entropy_backward",
+        lambda g, x, target, weight, smoothing: vjp(
+            lambda t: autograd.fused.cross_entropy(t, target, weight, smoothing, g.ndim == 0), x, g
+        ),
+        np_cross_entropy_vjp,
+        cross_entropy_cases(upstream=True),
     ),
     # not differentiable
     compare("equal", lambda a, b: a == b, np.equal),

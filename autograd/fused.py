@@ -1,0 +1,338 @@
+"""Fused primitives: operations that would otherwise record several nodes, as one node each.
+
+A composite op records a node per step and keeps each step's inputs for backward; a fused
+one runs its forward as a few in-place NumPy calls, saves only what its rule needs and
+runs its gradient as one helper node. Every rule is still written in Tensor operations
+(the helpers are primitives too), so gradients of gradients work. `tests/test_fused.py`
+checks each against the composite it replaces.
+
+- ``gelu`` (+ ``gelu_backward``): the tanh-approximated GELU of GPT-2.
+- ``linear`` (+ ``linear_weight_grad``): ``x @ weight.T + bias`` over any batch axes.
+- ``mse_loss`` (+ ``mse_loss_backward``).
+- ``layer_norm`` (+ ``layer_norm_backward``): standardization over trailing axes.
+- ``cross_entropy`` (+ ``cross_entropy_backward``): log-softmax and the pick of the
+  target class, with ignored rows and label smoothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .ops import _ALL_AXES, _scalar_operand, _shift, _tiny, matmul
+from .ops import sum as _sum_axes
+from .primitive import Binary, ShapeError, Unary, Variadic
+
+# ───────────────────────────── GELU ─────────────────────────────
+
+# GELU, tanh approximation (GPT-2) as one node: the backward saves only x, where the composite
+# form keeps about six intermediate arrays alive. Inside the tanh, x is clipped to +-10 (tanh is
+# already exactly +-1 there), so x**3 cannot overflow. In-place NumPy keeps temporaries down.
+_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_A = 0.044715
+
+
+def _gelu_tanh(x):
+    """tanh(sqrt(2/pi) * (x + 0.044715 x**3)) and the clipped x, as fresh arrays."""
+    xc = np.clip(x, -10.0, 10.0, out=np.empty_like(x))  # out=: 0-d inputs stay arrays (in-place ops below)
+    t = np.multiply(xc, xc, out=np.empty_like(xc))
+    t *= _GELU_A
+    t += 1.0
+    t *= xc
+    t *= _GELU_C
+    np.tanh(t, out=t)
+    return t, xc
+
+
+def _gelu(x):
+    out, _ = _gelu_tanh(x)
+    out += 1.0
+    out *= x
+    out *= 0.5
+    return out
+
+
+def _gelu_backward(g, x):
+    t, xc = _gelu_tanh(x)
+    # slope becomes 0.5 * xc * (1 - t**2) * C * (1 + 3A xc**2) + 0.5 * (1 + t), built in place
+    slope = np.multiply(xc, xc, out=np.empty_like(xc))
+    slope *= 3.0 * _GELU_A
+    slope += 1.0
+    slope *= xc
+    slope *= 0.5 * _GELU_C
+    slope *= 1.0 - t * t
+    t += 1.0
+    t *= 0.5
+    slope += t
+    slope *= g
+    return slope
+
+
+def _gelu_curvature(x):
+    """d2 gelu / dx2 in Tensor ops (used only for gradients of gradients)."""
+    xc = x.clip(-10.0, 10.0)
+    x2 = xc * xc
+    slope = (x2 * (3.0 * _GELU_A) + 1.0) * _GELU_C  # d/dx of the tanh's argument
+    t = ((x2 * _GELU_A + 1.0) * xc * _GELU_C).tanh()
+    return (1.0 - t * t) * (slope - xc * t * slope * slope + x2 * (3.0 * _GELU_C * _GELU_A))
+
+
+gelu = Unary(
+    "gelu", _gelu, lambda g, out, x: gelu_backward(g, x), doc="0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))"
+)
+gelu_backward = Binary(
+    "gelu_backward",
+    _gelu_backward,
+    lambda g2, out, g, x: gelu_backward(g2, x),
+    lambda g2, out, g, x: g2 * g * _gelu_curvature(x),
+    doc="g * gelu'(x): the VJP of gelu as one node",
+)
+
+
+# ───────────────────────────── linear layers ─────────────────────────────
+
+
+def _linear(arrays):
+    x, weight = arrays[0], arrays[1]
+    out = x @ weight.T
+    if len(arrays) == 3:
+        out += arrays[2]  # out is a fresh array: add the bias in place
+    return out
+
+
+def _vjp_linear(g, out, xs, needs):
+    x, weight = xs[0], xs[1]
+    grads = [
+        matmul(g, weight) if needs[0] else None,  # (..., in)
+        linear_weight_grad(g, x) if needs[1] else None,  # (out, in)
+    ]
+    if len(xs) == 3:
+        grads.append(
+            _sum_axes(g, _ALL_AXES[g.data.ndim - 1], False) if needs[2] else None
+        )  # (out,): every leading axis
+    return grads
+
+
+def _linear_weight_grad(g, x):
+    if g.ndim != 2:  # (N, out) and (N, in): every leading axis is a batch axis
+        g, x = g.reshape((-1, g.shape[-1])), x.reshape((-1, x.shape[-1]))
+    return g.T @ x  # (out, in), C-ordered like the weight
+
+
+linear_weight_grad = Binary(
+    "linear_weight_grad",
+    _linear_weight_grad,
+    lambda G, out, g, x: linear((x, G)),
+    lambda G, out, g, x: matmul(g, G),
+    doc="g.T @ x over every leading axis: the weight gradient of linear as one node",
+)
+
+
+linear = Variadic(
+    "linear",
+    _linear,
+    _vjp_linear,
+    doc="x @ weight.T + bias (weight (out, in)): a Linear layer as one node",
+)
+
+
+# ───────────────────────────── mean squared error ─────────────────────────────
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _mse_loss(a, b, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"mse_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    diff = a - b
+    squares = diff * diff
+    if reduction == "none":
+        return squares
+    if reduction == "sum" or squares.size == 0:  # the mean of nothing is nan, as in NumPy and PyTorch
+        return squares.sum() if reduction == "sum" else np.full((), np.nan, squares.dtype)
+    return squares.sum() / squares.size
+
+
+def _mse_slope(reduction: str, size: int) -> float:
+    """d loss / d diff**2 times 2: the factor in the gradient 2 (a - b) / n."""
+    return 2.0 / size if reduction == "mean" and size else 2.0
+
+
+def _mse_loss_backward(arrays, slope):
+    g, a, b = arrays
+    return (a - b) * (g * _scalar_operand(slope, g.dtype))
+
+
+def _vjp_mse_loss_backward(g2, out, xs, needs, slope):
+    g, a, b = xs
+    through_diff = g2 * g * slope if needs[1] or needs[2] else None
+    return [
+        g2 * (a - b) * slope if needs[0] else None,  # summed to g's shape by Variadic
+        through_diff,
+        -through_diff if needs[2] else None,
+    ]
+
+
+mse_loss_backward = Variadic(
+    "mse_loss_backward",
+    _mse_loss_backward,
+    _vjp_mse_loss_backward,
+    doc="(a - b) * g * slope: the VJP of mse_loss as one node",
+)
+mse_loss = Binary(
+    "mse_loss",
+    _mse_loss,
+    lambda g, out, a, b, reduction: mse_loss_backward((g, a, b), _mse_slope(reduction, a.data.size)),
+    lambda g, out, a, b, reduction: mse_loss_backward((g, b, a), _mse_slope(reduction, b.data.size)),
+    doc="mean (or sum, or none) of (a - b)**2 as one node",
+)
+
+
+# ───────────────────────────── layer normalization ─────────────────────────────
+# layer_norm standardizes over the last n axes; nn.functional.layer_norm adds the scale and
+# shift with mul and add. Its VJP is the helper below, one node, whose own rules are written
+# in Tensor ops (from the derivation in its docstring), so every order of gradient works.
+
+
+def _trailing(ndim: int, n_axes: int) -> tuple:
+    return tuple(range(ndim - n_axes, ndim))
+
+
+def _standardized(x, n_axes, eps):
+    """(x - mean) / sqrt(var + eps) over the last ``n_axes`` axes, and 1 / sqrt(var + eps)."""
+    axes = _trailing(x.ndim, n_axes)
+    scale = 1.0 / math.prod(x.shape[x.ndim - n_axes :])
+    centred = x - x.sum(axis=axes, keepdims=True) * _scalar_operand(scale, x.dtype)
+    variance = (centred * centred).sum(axis=axes, keepdims=True)
+    variance *= _scalar_operand(scale, x.dtype)
+    variance += _scalar_operand(eps, x.dtype)
+    rstd = np.sqrt(variance, out=variance)
+    np.divide(1, rstd, out=rstd)
+    centred *= rstd
+    return centred, rstd
+
+
+def _layer_norm(x, n_axes, eps):
+    if not 0 < n_axes <= x.ndim:
+        raise ShapeError(f"layer_norm: cannot normalize the last {n_axes} axes of a tensor of shape {x.shape}")
+    return _standardized(x, n_axes, eps)[0]
+
+
+def _layer_norm_backward(u, x, n_axes, eps):
+    xhat, rstd = _standardized(x, n_axes, eps)
+    axes = _trailing(x.ndim, n_axes)
+    scale = _scalar_operand(1.0 / math.prod(x.shape[x.ndim - n_axes :]), x.dtype)
+    mean_u = u.sum(axis=axes, keepdims=True) * scale
+    mean_ux = (u * xhat).sum(axis=axes, keepdims=True) * scale
+    xhat *= mean_ux
+    out = u - mean_u
+    out -= xhat
+    out *= rstd
+    return out
+
+
+def _vjp_layer_norm_backward_x(g2, out, u, x, n_axes, eps):
+    """d/dx of <g2, A_x(u)>, where A_x(u) = r (u - mean(u) - xh mean(u xh)) is layer_norm's VJP.
+
+    Per row of n values, with r = 1 / sqrt(var + eps) and xh the standardized x:
+    dr/dx = -r**2 xh / n, d mean(u xh)/dx = A_x(u) / n, and likewise for g2, so
+    d<g2, A_x(u)>/dx = -(r**2 xh / n) S - r (b A_x(u) + a A_x(g2)) with a = mean(u xh),
+    b = mean(g2 xh) and S = sum(g2 u) - n (mean(u) mean(g2) + a b).
+    """
+    axes = _trailing(x.ndim, n_axes)
+    n = math.prod(x.shape[x.ndim - n_axes :])
+    centred = x - x.mean(axes, keepdims=True)
+    r = ((centred * centred).mean(axes, keepdims=True) + eps) ** -0.5
+    xh = centred * r
+    a = (u * xh).mean(axes, keepdims=True)
+    b = (g2 * xh).mean(axes, keepdims=True)
+    s = (g2 * u).sum(axes, keepdims=True) - (u.mean(axes, keepdims=True) * g2.mean(axes, keepdims=True) + a * b) * n
+    return -(r * r * xh * s) * (1.0 / n) - r * (b * out + a * layer_norm_backward(g2, x, n_axes, eps))
+
+
+layer_norm_backward = Binary(
+    "layer_norm_backward",
+    _layer_norm_backward,
+    lambda g2, out, u, x, n_axes, eps: layer_norm_backward(g2, x, n_axes, eps),  # A_x is symmetric
+    _vjp_layer_norm_backward_x,
+    saves_output=True,
+    doc="the VJP of layer_norm as one node: r (u - mean(u) - xh mean(u xh))",
+)
+layer_norm = Unary(
+    "layer_norm",
+    _layer_norm,
+    lambda g, out, x, n_axes, eps: layer_norm_backward(g, x, n_axes, eps),
+    doc="(x - mean) / sqrt(var + eps) over the last n axes (layer_norm before its scale and shift)",
+)
+
+
+# ───────────────────────────── softmax cross-entropy ─────────────────────────────
+# cross_entropy takes (M, C) logits and fixed per-row data: the target class of each row, a
+# weight per row (1/n for a mean over n counted rows, 1 for a sum, 0 for an ignored row) and
+# the label smoothing eps. Row i's loss is (1 - eps) (-log p_i[t_i]) + eps mean_c(-log p_i[c]),
+# times its weight; its gradient is weight_i (p_i - q_i) with q_i = (1 - eps) onehot(t_i) + eps / C.
+
+
+def _cross_entropy(logits, target, weight, smoothing, reduce):
+    shifted, _ = _shift(logits, -1)
+    with np.errstate(divide="ignore"):  # an all -inf row: log(0) = -inf, as the math says
+        logsumexp = np.log(np.exp(shifted).sum(axis=-1))
+    rows = np.arange(shifted.shape[0])
+    losses = logsumexp - shifted[rows, target]
+    if smoothing:
+        losses *= 1.0 - smoothing
+        losses += smoothing * (logsumexp - shifted.mean(axis=-1))
+    with np.errstate(invalid="ignore"):  # inf * 0 at an ignored row: replaced by 0 below
+        losses *= weight
+    ignored = weight == 0
+    if ignored.any():
+        losses[ignored] = 0  # an ignored row adds nothing, even where its logits are -inf
+    return losses.sum() if reduce else losses
+
+
+def _target_distribution(shape: tuple, target, smoothing, dtype) -> np.ndarray:
+    """q = (1 - eps) onehot(target) + eps / C, for rows of C classes."""
+    q = np.full(shape, smoothing / shape[-1], dtype=dtype)
+    q[np.arange(shape[0]), target] += 1.0 - smoothing
+    return q
+
+
+def _cross_entropy_backward(g, logits, target, weight, smoothing):
+    shifted, _ = _shift(logits, -1)
+    p = np.exp(shifted)
+    p /= p.sum(axis=-1, keepdims=True) + _tiny(p.dtype)  # + tiny: an all -inf row gives 0, not 0 / 0
+    rows = np.arange(p.shape[0])
+    p[rows, target] -= 1.0 - smoothing
+    if smoothing:
+        p -= smoothing / p.shape[-1]
+    p *= (g * weight)[:, None]  # g is 0-d (a reduced loss) or one value per row
+    return p
+
+
+def _vjp_cross_entropy_backward_g(g2, out, g, logits, target, weight, smoothing):
+    q = _target_distribution(logits.shape, target, smoothing, logits.dtype)
+    return (g2 * (logits.softmax(-1) - q)).sum(-1) * weight  # (M,); summed to g's shape by Binary
+
+
+def _vjp_cross_entropy_backward_logits(g2, out, g, logits, target, weight, smoothing):
+    p = logits.softmax(-1)
+    u = g2 * (g * weight).reshape((-1, 1))
+    return p * (u - (p * u).sum(-1, keepdims=True))  # softmax's VJP: g * weight is constant in the logits
+
+
+cross_entropy_backward = Binary(
+    "cross_entropy_backward",
+    _cross_entropy_backward,
+    _vjp_cross_entropy_backward_g,
+    _vjp_cross_entropy_backward_logits,
+    doc="(softmax(logits) - q) * g * weight per row: the VJP of cross_entropy as one node",
+)
+cross_entropy = Unary(
+    "cross_entropy",
+    _cross_entropy,
+    lambda g, out, logits, target, weight, smoothing, reduce: cross_entropy_backward(
+        g, logits, target, weight, smoothing
+    ),
+    doc="softmax cross-entropy of (M, C) logits against class indices, weighted per row, as one node",
+)
