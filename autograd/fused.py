@@ -276,18 +276,15 @@ layer_norm = Unary(
 
 def _cross_entropy(logits, target, weight, smoothing, reduce):
     shifted, _ = _shift(logits, -1)
-    with np.errstate(divide="ignore"):  # an all -inf row: log(0) = -inf, as the math says
-        logsumexp = np.log(np.exp(shifted).sum(axis=-1))
-    rows = np.arange(shifted.shape[0])
-    losses = logsumexp - shifted[rows, target]
+    # + tiny: an all -inf row gives log(tiny) rather than log(0) and its warning
+    logsumexp = np.log(np.exp(shifted).sum(axis=-1) + _tiny(shifted.dtype))
+    losses = logsumexp - shifted[np.arange(shifted.shape[0]), target]
     if smoothing:
         losses *= 1.0 - smoothing
-        losses += smoothing * (logsumexp - shifted.mean(axis=-1))
-    with np.errstate(invalid="ignore"):  # inf * 0 at an ignored row: replaced by 0 below
-        losses *= weight
-    ignored = weight == 0
-    if ignored.any():
-        losses[ignored] = 0  # an ignored row adds nothing, even where its logits are -inf
+        losses += smoothing * (logsumexp - shifted.sum(axis=-1) * (1.0 / shifted.shape[-1]))
+    if not weight.all():
+        losses[weight == 0] = 0  # an ignored row adds nothing, even where its logits are -inf (inf * 0)
+    losses *= weight
     return losses.sum() if reduce else losses
 
 
@@ -299,11 +296,10 @@ def _target_distribution(shape: tuple, target, smoothing, dtype) -> np.ndarray:
 
 
 def _cross_entropy_backward(g, logits, target, weight, smoothing):
-    shifted, _ = _shift(logits, -1)
-    p = np.exp(shifted)
+    p, _ = _shift(logits, -1)  # a fresh array: softmax is built in it, in place
+    np.exp(p, out=p)
     p /= p.sum(axis=-1, keepdims=True) + _tiny(p.dtype)  # + tiny: an all -inf row gives 0, not 0 / 0
-    rows = np.arange(p.shape[0])
-    p[rows, target] -= 1.0 - smoothing
+    p[np.arange(p.shape[0]), target] -= 1.0 - smoothing
     if smoothing:
         p -= smoothing / p.shape[-1]
     p *= (g * weight)[:, None]  # g is 0-d (a reduced loss) or one value per row

@@ -563,7 +563,8 @@ def _class_targets(
 
     Returns:
         The scores as (M, C), the targets as (M,) with ignored entries set to 0, the (M,)
-        boolean mask of counted entries, and the target's original shape.
+        boolean mask of counted entries (None when every entry counts), and the target's
+        original shape.
     """
     _check_float(scores, op, "input")
     labels = _integer_array(target, op, "target (class indices)")
@@ -574,6 +575,9 @@ def _class_targets(
         )
     n_classes = scores.shape[-1]
     flat = labels.reshape(-1)
+    rows = scores if scores.ndim == 2 else scores.reshape(-1, n_classes)  # no reshape node for (N, C) scores
+    if flat.size and ignore_index < 0 <= flat.min() and flat.max() < n_classes:
+        return rows, flat, None, labels.shape  # the usual case, in two reductions: all in range, none ignored
     counted = flat != ignore_index
     out_of_range = counted & ((flat < 0) | (flat >= n_classes))
     if out_of_range.any():
@@ -582,19 +586,17 @@ def _class_targets(
             f"{op}: target value {int(bad)} is out of range for {n_classes} classes "
             f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})"
         )
-    safe = np.where(counted, flat, 0)
-    rows = scores if scores.ndim == 2 else scores.reshape(-1, n_classes)  # no reshape node for (N, C) scores
-    return rows, safe, counted, labels.shape
+    return rows, np.where(counted, flat, 0), counted, labels.shape
 
 
-def _reduce_counted(loss: Tensor, counted: np.ndarray, shape: tuple, reduction: str) -> Tensor:
+def _reduce_counted(loss: Tensor, counted: np.ndarray | None, shape: tuple, reduction: str) -> Tensor:
     """Reduce per-entry losses (zero at ignored entries); 'mean' divides by the counted entries, as PyTorch."""
     if reduction == "none":
         return loss.reshape(shape)
     total = loss.sum()
     if reduction == "sum":
         return total
-    n = int(counted.sum())
+    n = loss.shape[0] if counted is None else int(counted.sum())
     if n == 0:  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
         return total * 0.0 + math.nan
     return total * (1.0 / n)
@@ -616,7 +618,7 @@ def nll_loss(log_probs: Tensor, target: Any, *, ignore_index: int = -100, reduct
     _check_reduction(reduction, "nll_loss")
     flat, safe, counted, shape = _class_targets(_as_tensor(log_probs), target, ignore_index, "nll_loss")
     loss = -flat[np.arange(flat.shape[0]), safe]  # (M,)
-    if not counted.all():
+    if counted is not None and not counted.all():
         loss = autograd.where(counted, loss, 0.0)  # not a product: an ignored -inf logit would give inf * 0
     return _reduce_counted(loss, counted, shape, reduction)
 
@@ -650,20 +652,23 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     flat, safe, counted, shape = _class_targets(_as_tensor(logits), target, ignore_index, "cross_entropy")
-    # one fused node (autograd/fused.py); the reduction is a weight per row
-    smoothing = float(label_smoothing)
+    # one fused node (autograd/fused.py); the reduction is a weight per row: 1/n, 1, or 0 where ignored
+    smoothing, dtype, rows = float(label_smoothing), flat.dtype, safe.shape[0]
+
+    def row_weights(scale: float) -> np.ndarray:
+        if counted is None:
+            return np.full(rows, scale, dtype=dtype)
+        return np.where(counted, scale, 0.0).astype(dtype, copy=False)
+
     if reduction == "none":
-        weight = counted.astype(flat.dtype)
-        losses = autograd.fused.cross_entropy(flat, safe, weight, smoothing, False)
+        losses = autograd.fused.cross_entropy(flat, safe, row_weights(1.0), smoothing, False)
         return losses if losses.shape == shape else losses.reshape(shape)
-    n = int(counted.sum())
-    if reduction == "sum" or n == 0:
-        total = autograd.fused.cross_entropy(flat, safe, counted.astype(flat.dtype), smoothing, True)
-        if reduction == "mean":  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
-            return total * 0.0 + math.nan
-        return total
-    weight = (counted * (1.0 / n)).astype(flat.dtype)
-    return autograd.fused.cross_entropy(flat, safe, weight, smoothing, True)
+    n = rows if counted is None else int(counted.sum())
+    if reduction == "sum":
+        return autograd.fused.cross_entropy(flat, safe, row_weights(1.0), smoothing, True)
+    if n == 0:  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
+        return autograd.fused.cross_entropy(flat, safe, row_weights(0.0), smoothing, True) * 0.0 + math.nan
+    return autograd.fused.cross_entropy(flat, safe, row_weights(1.0 / n), smoothing, True)
 
 
 def _prediction_and_target(input: Any, target: Any, reduction: str, op: str) -> tuple[Tensor, Tensor]:
