@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .graph import Node, anomaly_checks
+from .graph import Node, anomaly_checks, saving
 from .tensor import Tensor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,14 +111,19 @@ class detect_anomaly:
         self._previous: list[tuple] = []
 
     def __enter__(self) -> None:
-        self._previous.append((anomaly_checks.enabled, anomaly_checks.forward, anomaly_checks.backward))
+        self._previous.append(
+            (anomaly_checks.enabled, anomaly_checks.forward, anomaly_checks.backward, saving.all_inputs)
+        )
         if self.check_nan:
             anomaly_checks.forward = _check_forward
             anomaly_checks.backward = _check_backward
             anomaly_checks.enabled = True
+            saving.all_inputs = True  # the backward check reads each node's inputs (a non-finite input excuses it)
 
     def __exit__(self, *exc: object) -> None:
-        anomaly_checks.enabled, anomaly_checks.forward, anomaly_checks.backward = self._previous.pop()
+        (anomaly_checks.enabled, anomaly_checks.forward, anomaly_checks.backward, saving.all_inputs) = (
+            self._previous.pop()
+        )
 
     def __call__(self, func: F) -> F:
         check_nan = self.check_nan

@@ -332,3 +332,5 @@ cross_entropy = Unary(
     ),
     doc="softmax cross-entropy of (M, C) logits against class indices, weighted per row, as one node",
 )
+
+gelu.keeps_shape = layer_norm.keeps_shape = True  # elementwise in shape and dtype (see autograd.viz)

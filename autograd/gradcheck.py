@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .engine import grad, topological_order
-from .graph import enable_grad, no_grad
+from .graph import enable_grad, no_grad, saving
 from .tensor import Tensor, _make
 
 
@@ -216,7 +216,11 @@ def locate_wrong_rule(
         of its own forward, or None when every rule agrees.
     """
     args, _ = _prepare(inputs, "locate_wrong_rule")
-    outputs = [o for o in _outputs(func(*args)) if o.requires_grad]
+    keeping, saving.all_inputs = saving.all_inputs, True  # every rule is re-run on its node's own inputs
+    try:
+        outputs = [o for o in _outputs(func(*args)) if o.requires_grad]
+    finally:
+        saving.all_inputs = keeping
     rng = np.random.default_rng(seed)
     order = list(reversed(topological_order([o._node for o in outputs])))
     ops_only = [n for n in order if not n.is_leaf]

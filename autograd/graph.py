@@ -213,6 +213,18 @@ class anomaly_checks:
     backward: Callable | None = None
 
 
+class saving:
+    """Whether every node keeps its inputs, also where its gradient rule does not read them.
+
+    A primitive made with ``saves_input=False`` (tanh, mul_scalar, ...) keeps no reference
+    to its input, so an intermediate result is freed as soon as nothing else uses it.
+    Observers that re-run rules on a node's inputs (``gradcheck``'s rule locator,
+    ``detect_anomaly``) switch ``all_inputs`` on while they record.
+    """
+
+    all_inputs = False
+
+
 # ───────────── scopes: which part of a model produced a node (read by drawings, never by the engine) ─────────────
 
 

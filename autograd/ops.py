@@ -17,6 +17,7 @@ import builtins
 import numpy as np
 
 from .primitive import Binary, NonDifferentiable, ShapeError, Unary, Variadic
+from .tensor import _make
 
 # ───────────────────────────── helpers for rules ─────────────────────────────
 
@@ -132,7 +133,7 @@ def _shift(x: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
 
 # ───────────────────────────── elementwise unary ─────────────────────────────
 
-neg = Unary("neg", np.negative, lambda g, out, x: -g, doc="-x")
+neg = Unary("neg", np.negative, lambda g, out, x: -g, doc="-x", saves_input=False)
 
 
 def _exp(x):
@@ -155,14 +156,28 @@ def _vjp_log(g, out, x):
         return g / x
 
 
-exp = Unary("exp", _exp, _vjp_exp, saves_output=True, doc="e**x")
+exp = Unary("exp", _exp, _vjp_exp, saves_output=True, doc="e**x", saves_input=False)
 log = Unary("log", _log, _vjp_log, doc="natural logarithm")
-sqrt = Unary("sqrt", np.sqrt, lambda g, out, x: g / out * 0.5, saves_output=True, doc="square root")
+sqrt = Unary("sqrt", np.sqrt, lambda g, out, x: g / out * 0.5, saves_output=True, doc="square root", saves_input=False)
 abs = Unary("abs", np.abs, lambda g, out, x: g * np.sign(x.data), doc="absolute value (gradient 0 at 0)")
 sin = Unary("sin", np.sin, lambda g, out, x: g * x.cos(), doc="sine")
 cos = Unary("cos", np.cos, lambda g, out, x: -(g * x.sin()), doc="cosine")
-tanh = Unary("tanh", np.tanh, lambda g, out, x: tanh_backward(g, out), saves_output=True, doc="hyperbolic tangent")
-relu = Unary("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * _mask(x.data > 0), doc="max(x, 0)")
+tanh = Unary(
+    "tanh",
+    np.tanh,
+    lambda g, out, x: tanh_backward(g, out),
+    saves_output=True,
+    doc="hyperbolic tangent",
+    saves_input=False,
+)
+relu = Unary(
+    "relu",
+    lambda x: np.maximum(x, 0),
+    lambda g, out, x: mul(g, _make(_mask(out.data > 0), None)),  # out > 0 exactly where x > 0
+    saves_output=True,
+    doc="max(x, 0)",
+    saves_input=False,
+)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -171,7 +186,12 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 sigmoid = Unary(
-    "sigmoid", _sigmoid, lambda g, out, x: sigmoid_backward(g, out), saves_output=True, doc="1 / (1 + e**-x)"
+    "sigmoid",
+    _sigmoid,
+    lambda g, out, x: sigmoid_backward(g, out),
+    saves_output=True,
+    doc="1 / (1 + e**-x)",
+    saves_input=False,
 )
 
 
@@ -196,12 +216,14 @@ add_scalar = Unary(
     lambda x, c: x + _scalar_operand(c, x.dtype),
     lambda g, out, x, c: g,
     doc="x + c for a Python number c",
+    saves_input=False,
 )
 mul_scalar = Unary(
     "mul_scalar",
     lambda x, c: x * _scalar_operand(c, x.dtype),
     lambda g, out, x, c: g * c,
     doc="x * c for a Python number c",
+    saves_input=False,
 )
 pow_scalar = Unary(
     "pow_scalar", np.power, lambda g, out, x, c: g * (x ** (c - 1)) * c, doc="x ** c for a Python number c"
@@ -376,6 +398,7 @@ softmax = Unary(
     lambda g, out, x, axis: out * (g - (g * out).sum(axis, True)),
     saves_output=True,
     doc="exp(x) / sum(exp(x)) along one axis, computed stably",
+    saves_input=False,
 )
 log_softmax = Unary(
     "log_softmax",
@@ -383,6 +406,7 @@ log_softmax = Unary(
     lambda g, out, x, axis: g - out.exp() * g.sum(axis, True),
     saves_output=True,
     doc="x - logsumexp(x) along one axis, computed stably",
+    saves_input=False,
 )
 
 # ───────────────────────────── shape ─────────────────────────────
@@ -435,6 +459,7 @@ transpose = Unary(
     _transpose,
     lambda g, out, x, axes: g.transpose(*sorted(range(len(axes)), key=axes.__getitem__)),  # inverse permutation
     doc="permute axes (axes given in full)",
+    saves_input=False,
 )
 broadcast_to = Unary(
     "broadcast_to", _broadcast_to, lambda g, out, x, shape: g.sum_to(x.shape), doc="broadcast to a shape (a view)"
@@ -569,6 +594,12 @@ matmul = Binary(
     "matmul", np.matmul, _vjp_matmul_a, _vjp_matmul_b, doc="a @ b: batched, broadcast batch dimensions, 1-D cases"
 )
 
+
+# The output has the input's shape and dtype: graph drawings carry shapes across these ops.
+for _prim in (neg, exp, log, sqrt, abs, sin, cos, tanh, relu, sigmoid, clip, add_scalar, mul_scalar, pow_scalar):
+    _prim.keeps_shape = True
+for _prim in (softmax, log_softmax):
+    _prim.keeps_shape = True
 
 # ───────────────────────────── non-differentiable ─────────────────────────────
 

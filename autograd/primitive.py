@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Node, _mode, anomaly_checks
+from .graph import Node, _mode, anomaly_checks, saving
 from .tensor import Tensor, _make
 
 REGISTRY: dict[str, Primitive] = {}
@@ -40,7 +40,7 @@ class ShapeError(ValueError):
 class Primitive:
     """Common part of every primitive: a name, a NumPy forward and registration."""
 
-    __slots__ = ("name", "forward", "saves_output", "doc")
+    __slots__ = ("name", "forward", "saves_output", "doc", "keeps_shape")
     differentiable = True
 
     def __init__(self, name: str, forward: Callable, saves_output: bool = False, doc: str = "") -> None:
@@ -50,6 +50,7 @@ class Primitive:
         self.forward = forward
         self.saves_output = saves_output
         self.doc = doc
+        self.keeps_shape = False  # set by the table for elementwise ops: the output has the input's shape and dtype
         REGISTRY[name] = self
 
     def _output(self, node: Node) -> Tensor | None:
@@ -77,17 +78,31 @@ def _fit_grad(grad: Tensor, x: Tensor, prim: str, position: int) -> Tensor:
     return grad
 
 
+_UNSAVED = ()  # a node's ``saved`` when its rule does not read its input (None means released)
+
+
 class Unary(Primitive):
     """A primitive of one tensor and optional attributes: ``forward(x, *attrs)``.
 
-    ``vjp(grad, out, x, *attrs)`` returns the gradient with respect to ``x``.
+    ``vjp(grad, out, x, *attrs)`` returns the gradient with respect to ``x``. With
+    ``saves_input=False`` (an elementwise rule written from ``grad`` and ``out`` alone, or
+    from the attributes) the node keeps no reference to ``x``, so the rule gets ``()`` for it.
     """
 
-    __slots__ = ("vjp",)
+    __slots__ = ("vjp", "saves_input")
 
-    def __init__(self, name: str, forward: Callable, vjp: Callable, saves_output: bool = False, doc: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        forward: Callable,
+        vjp: Callable,
+        saves_output: bool = False,
+        doc: str = "",
+        saves_input: bool = True,
+    ) -> None:
         super().__init__(name, forward, saves_output, doc)
         self.vjp = vjp
+        self.saves_input = saves_input
 
     def __call__(self, x: Tensor, *attrs: Any) -> Tensor:
         data = self.forward(x.data, *attrs)
@@ -100,7 +115,8 @@ class Unary(Primitive):
         if parent is None or not _mode.enabled:
             out._node = None
             return out
-        node = out._node = Node(self, (parent,), x, attrs, data if self.saves_output else None)
+        saved = x if self.saves_input or saving.all_inputs else _UNSAVED
+        node = out._node = Node(self, (parent,), saved, attrs, data if self.saves_output else None)
         if anomaly_checks.enabled:
             anomaly_checks.forward(self, node, data, (x,))
         return out
@@ -112,13 +128,14 @@ class Unary(Primitive):
             gx = self.vjp(grad, _make(node.out_data, node), x, *node.attrs)
         else:
             gx = self.vjp(grad, None, x, *node.attrs)
-        if gx is not None and gx.data.shape != x.data.shape:
+        if gx is not None and x is not _UNSAVED and gx.data.shape != x.data.shape:
             gx = _fit_grad(gx, x, self.name, 0)
         return (gx,)
 
     def inputs(self, node: Node) -> tuple:
-        """The node's input tensors."""
-        return (node.saved,)
+        """The node's input tensors: empty where the node did not keep its input."""
+        saved = node.saved
+        return () if saved is _UNSAVED else (saved,)
 
     def evaluate(self, arrays: tuple, attrs: tuple) -> np.ndarray:
         """Run the forward on raw arrays (used by gradcheck to test a single rule)."""

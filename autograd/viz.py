@@ -335,6 +335,7 @@ class _Graph:
         self._owned: dict[int, dict[int, str]] = {}
         self._grad_cache: dict[int, TensorStats | None] = {}
         self._value_cache: dict[int, TensorStats | None] = {}
+        self._inferred: list[tuple] | None = None
         self.full_values = False  # compute every value's statistics, not only suspicious ones (show_stats)
         self.scopes = self._find_scopes()
         self.inner: list[_Scope | None] = [None] * len(self.nodes)
@@ -479,7 +480,32 @@ class _Graph:
         stats = None
         if self.recorder is not None:
             stats = self.recorder.values.get(self.nodes[i]) or self.recorder.grads.get(self.nodes[i])
-        return (stats.shape, stats.dtype) if stats is not None else (None, None)
+        if stats is not None:
+            return stats.shape, stats.dtype
+        if self._inferred is None:
+            self._inferred = self._infer_shapes()
+        return self._inferred[i]
+
+    def _infer_shapes(self) -> list[tuple]:
+        """Shape and dtype of nodes no kept tensor shows (ops like tanh keep no input): from a saved
+        output, else across elementwise ops (``keeps_shape``), from their input or their result."""
+        known: list[tuple] = [(None, None)] * len(self.nodes)
+        for i, node in enumerate(self.nodes):
+            if self.tensors[i] is not None:
+                known[i] = (self.tensors[i].data.shape, _dtype_name(self.tensors[i].data.dtype))
+            elif node.out_data is not None:
+                known[i] = (np.shape(node.out_data), _dtype_name(np.asarray(node.out_data).dtype))
+        elementwise = [
+            len(self.parents[i]) == 1 and getattr(node.prim, "keeps_shape", False) for i, node in enumerate(self.nodes)
+        ]
+        for _ in range(2):
+            for i in reversed(range(len(self.nodes))):  # inputs before their consumers
+                if known[i][0] is None and elementwise[i]:
+                    known[i] = known[self.parents[i][0]]
+            for i in range(len(self.nodes)):  # consumers before their inputs
+                if known[i][0] is not None and elementwise[i] and known[self.parents[i][0]][0] is None:
+                    known[self.parents[i][0]] = known[i]
+        return known
 
     def leaf_name(self, i: int, cluster: _Scope | None) -> str:
         """A leaf's label: its parameter name (relative to the cluster it is drawn in), else its own name."""

@@ -121,6 +121,34 @@ def test_values_saved_for_backward_are_freed_but_the_graph_remains():
     np.testing.assert_allclose(x.grad.data, 8 * X + np.exp(X), rtol=1e-12)
 
 
+def test_an_op_whose_rule_reads_only_its_output_does_not_keep_its_input():
+    x = t64(X)
+    h = x * 2.0
+    t = h.tanh()
+    y = (t * 3.0 + 1.0).exp().sum()  # tanh, mul_scalar, add_scalar, exp: no rule reads its input
+    z = h.sin()  # sin's rule reads its input: h stays alive through z's graph
+    kept, tanh_output = weakref.ref(h), weakref.ref(t.data)
+    del h, t
+    gc.collect()
+    assert kept() is not None  # sin saved it
+    del z
+    gc.collect()
+    assert kept() is None  # nothing else kept the mul_scalar output
+    assert tanh_output() is not None  # tanh keeps its own output for its rule
+    y.backward()
+    t = np.tanh(2 * X)
+    np.testing.assert_allclose(x.grad.data, np.exp(3 * t + 1) * 3 * (1 - t**2) * 2, rtol=1e-12)
+
+
+def test_observers_that_rerun_rules_record_every_input():
+    x = t64(X)
+    with autograd.detect_anomaly():
+        y = (x * 2.0).tanh()
+    node = y.grad_fn
+    assert node.prim.inputs(node)[0]._node is node.parents[0]  # kept for the anomaly check
+    assert (x * 2.0).tanh().grad_fn.prim.inputs((x * 2.0).tanh().grad_fn) == ()  # and not outside it
+
+
 def test_retain_graph_keeps_saved_values():
     x = t64(X)
     h = x * 2.0

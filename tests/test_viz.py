@@ -101,6 +101,15 @@ def test_small_graph_has_one_node_per_op_and_leaf_with_names_shapes_and_dtypes()
     assert "= 0.9951" in text_of(node_with(dot, "sum"))  # the root shows its value
 
 
+def test_shapes_carry_across_elementwise_ops_that_keep_no_input():
+    x = ag.tensor(np.ones((2, 3)), requires_grad=True, name="x")
+    loss = ((x * 2.0 + 1.0).tanh() * 3.0).sum()  # mul_scalar, add_scalar and tanh keep no input tensor
+    dot = viz.to_dot(loss)
+    for op in ("add_scalar", "tanh"):
+        assert "(2, 3) float64" in text_of(node_with(dot, op))
+    assert "unknown" not in dot
+
+
 def test_edges_follow_the_gradient_by_default_and_the_values_on_request():
     loss, params = small_graph()
     backward = viz.to_dot(loss, params)
