@@ -216,7 +216,14 @@ def run_backward(
                 deps = parent.deps - 1
                 parent.deps = deps
                 if deps == 0:
-                    push(parent)
+                    if parent.prim is None and accumulating and not parent.hooks:
+                        # a leaf with nothing to run first: accumulate now rather than queue it
+                        pending = parent.pending
+                        parent.pending = None
+                        if pending is not None:
+                            _accumulate(parent, pending)
+                    else:
+                        push(parent)
     except BaseException:
         _reset(nodes)
         raise

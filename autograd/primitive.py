@@ -228,13 +228,18 @@ class Variadic(Primitive):
         self.vjp = vjp
 
     def __call__(self, xs: tuple, *attrs: Any) -> Tensor:
-        data = self.forward(list(map(_data_of, xs)), *attrs)
+        if len(xs) == 3:  # linear with a bias, the most frequent call: unrolled
+            a, b, c = xs
+            data = self.forward([a.data, b.data, c.data], *attrs)
+            parents = (a._node, b._node, c._node)
+        else:
+            data = self.forward(list(map(_data_of, xs)), *attrs)
+            parents = tuple(map(_node_of, xs))
         if data.__class__ is not _ndarray:  # _make inlined, as in Unary
             data = _asarray(data)
         out = _new(Tensor)
         out.data = data
         out.grad = out.name = None
-        parents = tuple(map(_node_of, xs))
         if not _mode.enabled or parents.count(None) == len(parents):
             out._node = None
             return out
