@@ -210,18 +210,29 @@ def _vjp_clip(g, out, x, lo, hi):
 
 clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes where lo <= x <= hi")
 
+
 # Python scalars go to scalar primitives: no constant tensor, no broadcasting, no dtype promotion.
+def _add_scalar(x, c):
+    operand = _SCALAR_OPERANDS.get((c, x.dtype))  # the lookup of _scalar_operand inlined: a hot path
+    return x + (_scalar_operand(c, x.dtype) if operand is None else operand)
+
+
+def _mul_scalar(x, c):
+    operand = _SCALAR_OPERANDS.get((c, x.dtype))
+    return x * (_scalar_operand(c, x.dtype) if operand is None else operand)
+
+
 add_scalar = Unary(
     "add_scalar",
-    lambda x, c: x + _scalar_operand(c, x.dtype),
+    _add_scalar,
     lambda g, out, x, c: g,
     doc="x + c for a Python number c",
     saves_input=False,
 )
 mul_scalar = Unary(
     "mul_scalar",
-    lambda x, c: x * _scalar_operand(c, x.dtype),
-    lambda g, out, x, c: g * c,
+    _mul_scalar,
+    lambda g, out, x, c: mul_scalar(g, c),
     doc="x * c for a Python number c",
     saves_input=False,
 )
