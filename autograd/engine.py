@@ -74,7 +74,8 @@ def _count_consumers(roots: Sequence[Node], needed: set | None) -> list[Node]:
                 deps = parent.deps
                 if deps == 0:
                     add(parent)
-                    push(parent)
+                    if parent.parents:  # a leaf has nothing further to visit
+                        push(parent)
                 parent.deps = deps + 1
     return nodes
 
