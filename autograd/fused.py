@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .ops import _ALL_AXES, _scalar_operand, _shift, _tiny, matmul
+from .ops import _ALL_AXES, _shift, _tiny, matmul, scalar_operand
 from .ops import sum as _sum_axes
 from .primitive import Binary, ShapeError, Unary, Variadic
 
@@ -161,7 +161,7 @@ def _mse_slope(reduction: str, size: int) -> float:
 
 def _mse_loss_backward(arrays, slope):
     g, a, b = arrays
-    return (a - b) * (g * _scalar_operand(slope, g.dtype))
+    return (a - b) * (g * scalar_operand(slope, g.dtype))
 
 
 def _vjp_mse_loss_backward(g2, out, xs, needs, slope):
@@ -203,10 +203,10 @@ def _standardized(x, n_axes, eps):
     """(x - mean) / sqrt(var + eps) over the last ``n_axes`` axes, and 1 / sqrt(var + eps)."""
     axes = _trailing(x.ndim, n_axes)
     scale = 1.0 / math.prod(x.shape[x.ndim - n_axes :])
-    centred = x - x.sum(axis=axes, keepdims=True) * _scalar_operand(scale, x.dtype)
+    centred = x - x.sum(axis=axes, keepdims=True) * scalar_operand(scale, x.dtype)
     variance = (centred * centred).sum(axis=axes, keepdims=True)
-    variance *= _scalar_operand(scale, x.dtype)
-    variance += _scalar_operand(eps, x.dtype)
+    variance *= scalar_operand(scale, x.dtype)
+    variance += scalar_operand(eps, x.dtype)
     rstd = np.sqrt(variance, out=variance)
     np.divide(1, rstd, out=rstd)
     centred *= rstd
@@ -222,7 +222,7 @@ def _layer_norm(x, n_axes, eps):
 def _layer_norm_backward(u, x, n_axes, eps):
     xhat, rstd = _standardized(x, n_axes, eps)
     axes = _trailing(x.ndim, n_axes)
-    scale = _scalar_operand(1.0 / math.prod(x.shape[x.ndim - n_axes :]), x.dtype)
+    scale = scalar_operand(1.0 / math.prod(x.shape[x.ndim - n_axes :]), x.dtype)
     mean_u = u.sum(axis=axes, keepdims=True) * scale
     mean_ux = (u * xhat).sum(axis=axes, keepdims=True) * scale
     xhat *= mean_ux

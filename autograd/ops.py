@@ -98,7 +98,7 @@ def _tiny(dtype) -> float:
 _SCALAR_OPERANDS: dict = {}
 
 
-def _scalar_operand(c, dtype):
+def scalar_operand(c, dtype):
     """``c`` as a cached read-only 0-d array of the float ``dtype``; ``c`` itself where that could change a result.
 
     Non-float dtypes keep NumPy's own promotion (int array * 1.5 is float64), and zeros and NaN
@@ -114,7 +114,7 @@ def _scalar_operand(c, dtype):
         except (OverflowError, ValueError, TypeError):
             return c
         operand.flags.writeable = False
-        if len(_SCALAR_OPERANDS) >= 4096:  # a loop over ever-new scalars must not grow this forever
+        if len(_SCALAR_OPERANDS) >= 256:  # ever-new scalars (a decaying learning rate) cycle through a small cache
             _SCALAR_OPERANDS.clear()
         _SCALAR_OPERANDS[key] = operand
     return operand
@@ -213,13 +213,13 @@ clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes whe
 
 # Python scalars go to scalar primitives: no constant tensor, no broadcasting, no dtype promotion.
 def _add_scalar(x, c):
-    operand = _SCALAR_OPERANDS.get((c, x.dtype))  # the lookup of _scalar_operand inlined: a hot path
-    return x + (_scalar_operand(c, x.dtype) if operand is None else operand)
+    operand = _SCALAR_OPERANDS.get((c, x.dtype))  # the lookup of scalar_operand inlined: a hot path
+    return x + (scalar_operand(c, x.dtype) if operand is None else operand)
 
 
 def _mul_scalar(x, c):
     operand = _SCALAR_OPERANDS.get((c, x.dtype))
-    return x * (_scalar_operand(c, x.dtype) if operand is None else operand)
+    return x * (scalar_operand(c, x.dtype) if operand is None else operand)
 
 
 add_scalar = Unary(
@@ -244,8 +244,8 @@ pow_scalar = Unary(
 
 
 def _tanh_backward(g, y):
-    one = _SCALAR_OPERANDS.get((1.0, y.dtype))  # the lookup of _scalar_operand inlined: every tanh pays it
-    return g * ((_scalar_operand(1.0, y.dtype) if one is None else one) - y * y)
+    one = _SCALAR_OPERANDS.get((1.0, y.dtype))  # the lookup of scalar_operand inlined: every tanh pays it
+    return g * ((scalar_operand(1.0, y.dtype) if one is None else one) - y * y)
 
 
 tanh_backward = Binary(
@@ -257,7 +257,7 @@ tanh_backward = Binary(
 )
 sigmoid_backward = Binary(
     "sigmoid_backward",
-    lambda g, y: g * y * (_scalar_operand(1.0, y.dtype) - y),
+    lambda g, y: g * y * (scalar_operand(1.0, y.dtype) - y),
     lambda g2, out, g, y: sigmoid_backward(g2, y),
     lambda g2, out, g, y: g2 * g * (1 - y * 2.0),
     doc="g * y * (1 - y): the VJP of sigmoid as one node",

@@ -39,6 +39,7 @@ import numpy as np
 
 import autograd
 from autograd import Tensor
+from autograd.ops import scalar_operand
 
 __all__ = [
     "SGD",
@@ -403,7 +404,8 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1.0 - float(group["dampening"])) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        param -= float(group["lr"]) * grad  # float(): a NumPy float64 lr would promote the update to float64
+        # float(): a NumPy float64 lr would promote the update to float64; scalar_operand: see Adam
+        param -= scalar_operand(float(group["lr"]), param.dtype) * grad
 
 
 def _check_adam(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
@@ -478,11 +480,14 @@ class Adam(Optimizer):
                 param *= 1.0 - lr * weight_decay
             else:
                 grad = grad + weight_decay * param
+        # Hyper-parameters as cached 0-d arrays of the parameter's dtype: the same float32 arithmetic
+        # as Python floats, without NumPy converting a Python scalar on each of these calls.
+        dtype = param.dtype
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg *= beta1
-        exp_avg += (1.0 - beta1) * grad
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1.0 - beta2) * (grad * grad)
+        exp_avg *= scalar_operand(beta1, dtype)
+        exp_avg += scalar_operand(1.0 - beta1, dtype) * grad
+        exp_avg_sq *= scalar_operand(beta2, dtype)
+        exp_avg_sq += scalar_operand(1.0 - beta2, dtype) * (grad * grad)
         if group["amsgrad"]:
             second = np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
         else:
@@ -490,9 +495,9 @@ class Adam(Optimizer):
         bias_correction1 = 1.0 - beta1**step
         bias_correction2 = 1.0 - beta2**step
         denom = np.sqrt(second)
-        denom /= math.sqrt(bias_correction2)
-        denom += eps
-        param -= (lr / bias_correction1) * (exp_avg / denom)
+        denom /= scalar_operand(math.sqrt(bias_correction2), dtype)
+        denom += scalar_operand(eps, dtype)
+        param -= scalar_operand(lr / bias_correction1, dtype) * (exp_avg / denom)
 
 
 class AdamW(Adam):
