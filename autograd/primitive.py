@@ -255,7 +255,9 @@ class Variadic(Primitive):
         parents = node.parents
         needs = [p is not None for p in parents]
         out = None if node.out_data is None else _make(node.out_data, node)
-        grads = list(self.vjp(grad, out, xs, needs, *node.attrs))
+        grads = self.vjp(grad, out, xs, needs, *node.attrs)
+        if grads.__class__ is not list:  # filled in place below
+            grads = list(grads)
         for position, g in enumerate(grads):
             if g is None:
                 continue

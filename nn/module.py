@@ -167,7 +167,11 @@ class Module:
                 else:
                     inputs = [a._node for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
                 if node not in inputs:  # a module that returned its input (Dropout in eval) made nothing;
-                    record_scope(node, self, inputs)  # recording it would tie the node to itself in a cycle
+                    # recording it would tie the node to itself in a cycle
+                    if node.scopes is None:  # record_scope, inlined for the usual first record
+                        node.scopes = [(self, inputs)]
+                    else:
+                        record_scope(node, self, inputs)
         return out
 
     # ───────────── walking the tree ─────────────
