@@ -5,8 +5,9 @@ consumers that must send it a gradient first (an iterative pass: no recursion, s
 100,000-node chain is fine). A node runs once all its consumers have run: its pending
 gradient, summed over every path, goes through its primitive's rule to its parents.
 Leaves accumulate into ``.grad``. Saved values are released as each node runs unless
-``retain_graph`` is set. The loop sees nodes only through ``parents``, ``prim.backward``,
-``hooks``, ``pending``/``deps`` and ``release()``.
+``retain_graph`` is set (``saved``, ``attrs`` and ``out_data`` become None; ``released``
+reads that). The loop sees nodes only through ``parents``, ``prim.backward``, ``hooks``,
+``pending``/``deps`` and those three fields.
 
 `backward` and `grad` are the Tensor-level entry points (checks and seed gradients).
 """
@@ -206,7 +207,7 @@ def run_backward(
                 grads = prim.backward(node, grad)
                 if check_anomalies:
                     anomaly_checks.backward(node, grad, grads)
-            if release:  # inlined Node.release(): this loop is the hot path of every backward
+            if release:  # free what the node saved for backward; its place in the graph stays
                 node.saved = node.attrs = node.out_data = None
             for parent, g in zip(node.parents, grads):
                 if parent is None or (needed is not None and parent not in needed):

@@ -167,12 +167,6 @@ class Node:
         """True once a backward pass has freed the values saved for this node."""
         return self.saved is None
 
-    def release(self) -> None:
-        """Drop the values saved for backward; the node keeps its place in the graph."""
-        self.saved = None
-        self.attrs = None
-        self.out_data = None
-
     def add_hook(self, hook: Callable) -> None:
         """Run ``hook(grad)`` on this node's gradient before it is used; a non-None result replaces it."""
         if self.hooks is None:
@@ -265,9 +259,6 @@ class LeafNode(Node):
     def is_leaf(self) -> bool:
         """Always True."""
         return True
-
-    def release(self) -> None:
-        """Leaves save nothing, so there is nothing to free."""
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"

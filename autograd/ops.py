@@ -71,15 +71,6 @@ def _tie_share(x: np.ndarray, extreme: np.ndarray, axis, keepdims: bool) -> np.n
     return (hits / hits.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
 
 
-def _mask(condition: np.ndarray) -> np.ndarray:
-    """A 0/1 mask for a gradient (its derivative is zero, so a raw array is fine).
-
-    Kept boolean: NumPy multiplies a float array by a bool array in one pass and keeps the
-    float dtype, where casting the mask first would add a pass over the data.
-    """
-    return condition
-
-
 # The most negative and the smallest positive normal number of each float dtype (no np.finfo call per op).
 _LOWEST = {np.dtype(t): np.finfo(t).min for t in (np.float16, np.float32, np.float64, np.longdouble)}
 _TINY = {np.dtype(t): np.finfo(t).tiny for t in (np.float16, np.float32, np.float64, np.longdouble)}
@@ -173,7 +164,7 @@ tanh = Unary(
 relu = Unary(
     "relu",
     lambda x: np.maximum(x, 0),
-    lambda g, out, x: mul(g, _make(_mask(out.data > 0), None)),  # out > 0 exactly where x > 0
+    lambda g, out, x: mul(g, _make(out.data > 0, None)),  # out > 0 exactly where x > 0; a bool mask: see clip
     saves_output=True,
     doc="max(x, 0)",
     saves_input=False,
@@ -205,7 +196,9 @@ def _vjp_clip(g, out, x, lo, hi):
         inside &= x.data >= lo
     if hi is not None:
         inside &= x.data <= hi
-    return g * _mask(inside)
+    # A boolean mask (its derivative is zero, so a raw array is fine): NumPy multiplies float by
+    # bool in one pass, keeping the float dtype, where casting the mask first adds a pass.
+    return g * inside
 
 
 clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes where lo <= x <= hi")
@@ -309,8 +302,8 @@ def _where(a, b, condition):
 where = Binary(
     "where",
     _where,
-    lambda g, out, a, b, c: g * _mask(np.broadcast_to(c, g.shape)),
-    lambda g, out, a, b, c: g * _mask(~np.broadcast_to(c, g.shape)),
+    lambda g, out, a, b, c: g * np.broadcast_to(c, g.shape),
+    lambda g, out, a, b, c: g * ~np.broadcast_to(c, g.shape),
     doc="condition ? a : b (condition is a constant boolean array)",
 )
 

@@ -53,11 +53,6 @@ class Primitive:
         self.keeps_shape = False  # set by the table for elementwise ops: the output has the input's shape and dtype
         REGISTRY[name] = self
 
-    def _output(self, node: Node) -> Tensor | None:
-        """The node's output as a Tensor attached to the node (for VJPs that use it)."""
-        data = node.out_data
-        return None if data is None else _make(data, node)
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} primitive {self.name}>"
 
