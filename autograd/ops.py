@@ -71,15 +71,6 @@ def _tie_share(x: np.ndarray, extreme: np.ndarray, axis, keepdims: bool) -> np.n
     return (hits / hits.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
 
 
-def _mask(condition: np.ndarray, dtype) -> np.ndarray:
-    """A 0/1 mask in the gradient's dtype (its derivative is zero, so a raw array is fine).
-
-    Cast first: NumPy's float * float loop beats its mixed float * bool loop by 8-10%, at
-    every size from (4, 16) to (1024, 512), even counting the cast.
-    """
-    return condition.astype(dtype)
-
-
 # The most negative and the smallest positive normal number of each float dtype (no np.finfo call per op).
 _LOWEST = {np.dtype(t): np.finfo(t).min for t in (np.float16, np.float32, np.float64, np.longdouble)}
 _TINY = {np.dtype(t): np.finfo(t).tiny for t in (np.float16, np.float32, np.float64, np.longdouble)}
@@ -173,7 +164,7 @@ tanh = Unary(
 relu = Unary(
     "relu",
     lambda x: np.maximum(x, 0),
-    lambda g, out, x: mul(g, _make(_mask(out.data > 0, g.dtype), None)),  # out > 0 exactly where x > 0
+    lambda g, out, x: mul(g, _make(out.data > 0, None)),  # out > 0 exactly where x > 0; bool: see _vjp_clip
     saves_output=True,
     doc="max(x, 0)",
     saves_input=False,
@@ -205,7 +196,11 @@ def _vjp_clip(g, out, x, lo, hi):
         inside &= x.data >= lo
     if hi is not None:
         inside &= x.data <= hi
-    return g * _mask(inside, g.dtype)
+    # A boolean mask (its derivative is zero, so a raw array is fine), not cast to g's dtype:
+    # the cast allocates a full-size float temporary. In W3 (ReLU on 256 x 2048) casting
+    # measured 1.07-1.08x NumPy against 0.96x with bool masks, though a warm-cache
+    # micro-benchmark of the multiply alone favours the cast.
+    return g * inside
 
 
 clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes where lo <= x <= hi")
@@ -309,8 +304,8 @@ def _where(a, b, condition):
 where = Binary(
     "where",
     _where,
-    lambda g, out, a, b, c: g * _mask(np.broadcast_to(c, g.shape), g.dtype),
-    lambda g, out, a, b, c: g * _mask(~np.broadcast_to(c, g.shape), g.dtype),
+    lambda g, out, a, b, c: g * np.broadcast_to(c, g.shape),
+    lambda g, out, a, b, c: g * ~np.broadcast_to(c, g.shape),
     doc="condition ? a : b (condition is a constant boolean array)",
 )
 
