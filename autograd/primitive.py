@@ -1,4 +1,4 @@
-"""Kinds of primitive: how a table entry in `ops.py` runs forward and backward.
+"""Kinds of primitive: how a table entry in `ops.py` or `fused.py` runs forward and backward.
 
 A primitive is a NumPy forward plus one vector-Jacobian product (VJP) per input, written
 in Tensor operations. Calling it runs the forward on the inputs' arrays and, when grad
