@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .ops import _ALL_AXES, _shift, _tiny, matmul, scalar_operand
+from .ops import _ALL_AXES, _shift, _tiny, astype, matmul, scalar_operand
 from .ops import sum as _sum_axes
 from .primitive import Binary, ShapeError, Unary, Variadic
 
@@ -101,16 +101,22 @@ def _linear(arrays):
     return out
 
 
+def _in_dtype_of(grad, x):
+    """``grad`` in ``x``'s dtype (a float32 input beside a float64 weight gets a float32 gradient)."""
+    dtype = x.data.dtype
+    return grad if grad.data.dtype is dtype or grad.data.dtype == dtype else astype(grad, dtype)
+
+
 def _vjp_linear(g, out, xs, needs):
+    # Shapes hold by construction (linear is registered ``fitted``): only mixed dtypes need a cast.
     x, weight = xs[0], xs[1]
     grads = [
-        matmul(g, weight) if needs[0] else None,  # (..., in)
-        linear_weight_grad(g, x) if needs[1] else None,  # (out, in)
+        _in_dtype_of(matmul(g, weight), x) if needs[0] else None,  # (..., in)
+        _in_dtype_of(linear_weight_grad(g, x), weight) if needs[1] else None,  # (out, in)
     ]
     if len(xs) == 3:
-        grads.append(
-            _sum_axes(g, _ALL_AXES[g.data.ndim - 1], False) if needs[2] else None
-        )  # (out,): every leading axis
+        rows = _ALL_AXES[g.data.ndim - 1]  # every leading axis
+        grads.append(_in_dtype_of(_sum_axes(g, rows, False), xs[2]) if needs[2] else None)  # (out,)
     return grads
 
 
@@ -134,6 +140,7 @@ linear = Variadic(
     _linear,
     _vjp_linear,
     doc="x @ weight.T + bias (weight (out, in)): a Linear layer as one node",
+    fitted=True,
 )
 
 

@@ -213,14 +213,26 @@ class Variadic(Primitive):
     """A primitive of a sequence of tensors: ``forward(arrays, *attrs)``.
 
     ``vjp(grad, out, inputs, needs, *attrs)`` returns one gradient per input (``needs[i]``
-    says whether input ``i`` wants one; the rule may return None where it does not).
+    says whether input ``i`` wants one; the rule may return None where it does not). A
+    rule made with ``fitted=True`` promises None where ``needs`` is False and otherwise the
+    input's own shape and dtype, so its list is used as it is (for ``linear``, whose backward
+    runs once per layer per step).
     """
 
-    __slots__ = ("vjp",)
+    __slots__ = ("vjp", "fitted")
 
-    def __init__(self, name: str, forward: Callable, vjp: Callable, saves_output: bool = False, doc: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        forward: Callable,
+        vjp: Callable,
+        saves_output: bool = False,
+        doc: str = "",
+        fitted: bool = False,
+    ) -> None:
         super().__init__(name, forward, saves_output, doc)
         self.vjp = vjp
+        self.fitted = fitted
 
     def __call__(self, xs: tuple, *attrs: Any) -> Tensor:
         if len(xs) == 3:  # linear with a bias, the most frequent call: unrolled
@@ -251,6 +263,8 @@ class Variadic(Primitive):
         needs = [p is not None for p in parents]
         out = None if node.out_data is None else _make(node.out_data, node)
         grads = self.vjp(grad, out, xs, needs, *node.attrs)
+        if self.fitted:
+            return grads
         if grads.__class__ is not list:  # filled in place below
             grads = list(grads)
         for position, g in enumerate(grads):

@@ -210,3 +210,16 @@ def _fixed_shapes(case: FusedCase) -> tuple:
     if case.name == "layer_norm":
         return ((3, 4), (4,), (4,))
     return ((2, 3),) * (2 if case.name.startswith("mse") else 1)
+
+
+def test_linear_gradients_keep_each_inputs_dtype_when_dtypes_mix():
+    rng = np.random.default_rng(1)
+    x = Tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    w = Tensor(rng.standard_normal((2, 4)), requires_grad=True)  # float64
+    b = Tensor(rng.standard_normal(2).astype(np.float32), requires_grad=True)
+    F.linear(x, w, b).sum().backward()
+    assert (x.grad.dtype, w.grad.dtype, b.grad.dtype) == (np.float32, np.float64, np.float32)
+    composite = [ag.tensor(t.data, requires_grad=True) for t in (x, w, b)]
+    (composite[0] @ composite[1].T + composite[2]).sum().backward()
+    for fused_leaf, composite_leaf in zip((x, w, b), composite):
+        np.testing.assert_allclose(fused_leaf.grad.data, composite_leaf.grad.data, rtol=1e-6)
