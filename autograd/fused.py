@@ -140,8 +140,8 @@ linear = Variadic(
     _linear,
     _vjp_linear,
     doc="x @ weight.T + bias (weight (out, in)): a Linear layer as one node",
-    fitted=True,
 )
+linear.fitted = True  # _vjp_linear returns each gradient in its input's shape and dtype
 
 
 # ───────────────────────────── mean squared error ─────────────────────────────

@@ -213,26 +213,18 @@ class Variadic(Primitive):
     """A primitive of a sequence of tensors: ``forward(arrays, *attrs)``.
 
     ``vjp(grad, out, inputs, needs, *attrs)`` returns one gradient per input (``needs[i]``
-    says whether input ``i`` wants one; the rule may return None where it does not). A
-    rule made with ``fitted=True`` promises None where ``needs`` is False and otherwise the
-    input's own shape and dtype, so its list is used as it is (for ``linear``, whose backward
+    says whether input ``i`` wants one; the rule may return None where it does not). Where
+    the table sets ``fitted``, the rule promises None where ``needs`` is False and otherwise
+    the input's own shape and dtype, so its list is used as it is (``linear``, whose backward
     runs once per layer per step).
     """
 
     __slots__ = ("vjp", "fitted")
 
-    def __init__(
-        self,
-        name: str,
-        forward: Callable,
-        vjp: Callable,
-        saves_output: bool = False,
-        doc: str = "",
-        fitted: bool = False,
-    ) -> None:
+    def __init__(self, name: str, forward: Callable, vjp: Callable, saves_output: bool = False, doc: str = "") -> None:
         super().__init__(name, forward, saves_output, doc)
         self.vjp = vjp
-        self.fitted = fitted
+        self.fitted = False
 
     def __call__(self, xs: tuple, *attrs: Any) -> Tensor:
         if len(xs) == 3:  # linear with a bias, the most frequent call: unrolled
