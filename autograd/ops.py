@@ -7,7 +7,9 @@ gradient of the broadcast shape (`primitive.Binary` sums it back to the input's 
 Raw NumPy appears in a rule only for masks whose derivative is zero.
 
 Everything else in the API (mean, var, sigmoid's friends, stack, split, ...) is a
-composite of these. Imports: numpy and `autograd.primitive` only.
+composite of these; the fused primitives (linear, gelu, layer_norm, cross_entropy,
+mse_loss) are in `autograd.fused`. Imports: numpy, `autograd.primitive` and the internal
+Tensor constructor.
 """
 
 from __future__ import annotations
