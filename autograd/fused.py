@@ -206,10 +206,15 @@ def _trailing(ndim: int, n_axes: int) -> tuple:
     return tuple(range(ndim - n_axes, ndim))
 
 
+def _inverse_count(x, n_axes) -> float:
+    """1 / (number of values normalized together); an empty row has nothing to divide."""
+    return 1.0 / max(math.prod(x.shape[x.ndim - n_axes :]), 1)
+
+
 def _standardized(x, n_axes, eps):
     """(x - mean) / sqrt(var + eps) over the last ``n_axes`` axes, and 1 / sqrt(var + eps)."""
     axes = _trailing(x.ndim, n_axes)
-    scale = 1.0 / math.prod(x.shape[x.ndim - n_axes :])
+    scale = _inverse_count(x, n_axes)
     centred = x - x.sum(axis=axes, keepdims=True) * scalar_operand(scale, x.dtype)
     variance = (centred * centred).sum(axis=axes, keepdims=True)
     variance *= scalar_operand(scale, x.dtype)
@@ -229,7 +234,7 @@ def _layer_norm(x, n_axes, eps):
 def _layer_norm_backward(u, x, n_axes, eps):
     xhat, rstd = _standardized(x, n_axes, eps)
     axes = _trailing(x.ndim, n_axes)
-    scale = scalar_operand(1.0 / math.prod(x.shape[x.ndim - n_axes :]), x.dtype)
+    scale = scalar_operand(_inverse_count(x, n_axes), x.dtype)
     mean_u = u.sum(axis=axes, keepdims=True) * scale
     mean_ux = (u * xhat).sum(axis=axes, keepdims=True) * scale
     xhat *= mean_ux
@@ -248,7 +253,7 @@ def _vjp_layer_norm_backward_x(g2, out, u, x, n_axes, eps):
     b = mean(g2 xh) and S = sum(g2 u) - n (mean(u) mean(g2) + a b).
     """
     axes = _trailing(x.ndim, n_axes)
-    n = math.prod(x.shape[x.ndim - n_axes :])
+    n = max(math.prod(x.shape[x.ndim - n_axes :]), 1)
     centred = x - x.mean(axes, keepdims=True)
     r = ((centred * centred).mean(axes, keepdims=True) + eps) ** -0.5
     xh = centred * r

@@ -223,3 +223,10 @@ def test_linear_gradients_keep_each_inputs_dtype_when_dtypes_mix():
     (composite[0] @ composite[1].T + composite[2]).sum().backward()
     for fused_leaf, composite_leaf in zip((x, w, b), composite):
         np.testing.assert_allclose(fused_leaf.grad.data, composite_leaf.grad.data, rtol=1e-6)
+
+
+def test_layer_norm_of_empty_rows_is_empty_with_an_empty_gradient():
+    x = Tensor(np.ones((2, 0)), requires_grad=True)
+    y = F.layer_norm(x, (0,))
+    y.sum().backward()
+    assert y.shape == (2, 0) and x.grad.shape == (2, 0)
