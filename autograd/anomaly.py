@@ -12,12 +12,13 @@ that created it, and the error quotes it.
 
 The checks cost nothing when off (one attribute read per recorded op); when on, each op
 pays for a finiteness test and a stack look-up, so use it while debugging.
-An observer: the core calls the hooks in `autograd.graph.anomaly_checks` and never imports
+An observer: the core calls the hooks in `autograd.graph.state` and never imports
 this module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import linecache
 import os
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .graph import Node, anomaly_checks, saving
+from .graph import Node, state
 from .tensor import Tensor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,24 +41,21 @@ class AnomalyError(RuntimeError):
 def _user_line() -> str:
     """'file:line in function: source' of the innermost frame outside gradwire's packages."""
     frame = sys._getframe(2)  # skip this function and the hook that called it
-    library = (os.path.dirname(os.path.abspath(__file__)) + os.sep,) + _nn_dir()
     while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(library):
+        if not _is_library_module(frame.f_globals.get("__name__", "")):
+            filename = os.path.abspath(frame.f_code.co_filename)
             source = linecache.getline(filename, frame.f_lineno).strip()
             return f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}: {source}"
         frame = frame.f_back
     return "(no caller outside gradwire)"
 
 
-@functools.cache
-def _nn_dir() -> tuple:
-    try:
-        import nn  # noqa: PLC0415  (only to know which frames are library frames)
+_LIBRARY_PACKAGES = ("autograd", "nn")  # gradwire's import packages: their frames are not the user's code
 
-        return (os.path.dirname(os.path.abspath(nn.__file__)) + os.sep,)
-    except ImportError:
-        return ()
+
+def _is_library_module(module: str) -> bool:
+    """True for a module of gradwire itself (``autograd``, ``nn`` and their submodules), by name."""
+    return module.partition(".")[0] in _LIBRARY_PACKAGES
 
 
 def _finite(value: Any) -> bool:
@@ -108,22 +106,18 @@ class detect_anomaly:
 
     def __init__(self, check_nan: bool = True) -> None:
         self.check_nan = check_nan
-        self._previous: list[tuple] = []
+        self._active: list[contextlib.AbstractContextManager | None] = []
 
     def __enter__(self) -> None:
-        self._previous.append(
-            (anomaly_checks.enabled, anomaly_checks.forward, anomaly_checks.backward, saving.all_inputs)
-        )
-        if self.check_nan:
-            anomaly_checks.forward = _check_forward
-            anomaly_checks.backward = _check_backward
-            anomaly_checks.enabled = True
-            saving.all_inputs = True  # the backward check reads each node's inputs (a non-finite input excuses it)
+        checks = state.checking_anomalies(_check_forward, _check_backward) if self.check_nan else None
+        if checks is not None:
+            checks.__enter__()
+        self._active.append(checks)
 
     def __exit__(self, *exc: object) -> None:
-        (anomaly_checks.enabled, anomaly_checks.forward, anomaly_checks.backward, saving.all_inputs) = (
-            self._previous.pop()
-        )
+        checks = self._active.pop()
+        if checks is not None:
+            checks.__exit__(None, None, None)
 
     def __call__(self, func: F) -> F:
         check_nan = self.check_nan
@@ -138,4 +132,4 @@ class detect_anomaly:
 
 def is_anomaly_enabled() -> bool:
     """True inside `detect_anomaly`."""
-    return anomaly_checks.enabled
+    return state.checks_anomalies

@@ -1,15 +1,17 @@
-"""The engine: the only place the chain rule runs.
+"""The engine: the only place the chain rule runs. It sees nodes, never tensors.
 
 `run_backward` orders the nodes reachable from the roots by counting, for each node, the
 consumers that must send it a gradient first (an iterative pass: no recursion, so a
 100,000-node chain is fine). A node runs once all its consumers have run: its pending
 gradient, summed over every path, goes through its primitive's rule to its parents.
-Leaves accumulate into ``.grad``. Saved values are released as each node runs unless
-``retain_graph`` is set (``saved``, ``attrs`` and ``out_data`` become None; ``released``
-reads that). The loop sees nodes only through ``parents``, ``prim.backward``, ``hooks``,
-``pending``/``deps`` and those three fields.
+Leaves accumulate through ``LeafNode.accumulate``. Saved values are released as each node
+runs unless ``retain_graph`` is set (``saved``, ``attrs`` and ``out_data`` become None;
+``released`` reads that).
 
-`backward` and `grad` are the Tensor-level entry points (checks and seed gradients).
+The loop sees a node only through ``parents``, ``prim.backward``, ``hooks``,
+``pending``/``deps``, ``epoch``, those three saved fields and ``accumulate`` on leaves; a
+gradient only through ``+``. The Tensor-level entry points (`backward`, `grad`: checks and
+seed gradients) are in `autograd.backprop`. Imports: `autograd.graph` only.
 """
 
 from __future__ import annotations
@@ -18,10 +20,7 @@ from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
-import numpy as np
-
-from .graph import LeafNode, Node, _mode, anomaly_checks, mutations
-from .tensor import Tensor, _base_array, _make, _RetainGrad
+from .graph import Node, grad_mode, refuse_stale_saved_values, state
 
 _FREED = (
     "backward through a graph that was already freed: the values that {op!r} saved for backward were released "
@@ -87,63 +86,19 @@ def _reset(nodes: list[Node]) -> None:
         node.pending = None
 
 
-def _check_saved_values_unchanged(node: Node) -> None:
-    """Refuse to run a rule whose saved tensors were changed in place after the node saved them."""
-    later = [(base, op) for epoch, base, op in mutations.recent if epoch > node.epoch]
-    if not later:
-        return
-    saved = list(enumerate(node.prim.inputs(node)))
-    for position, tensor in saved:
-        owner = _base_array(tensor.data)
-        for base, op in later:
-            if base is owner:
-                label = f" {tensor.name!r}" if tensor.name else ""
-                raise RuntimeError(
-                    f"backward: input {position}{label} (shape {tensor.shape}) of {node.prim.name!r} was changed in "
-                    f"place by {op} after {node.prim.name!r} saved it for backward, so its gradient would use the "
-                    "new values; change a copy instead (autograd.tensor(t.data) makes one), or change it after backward"
-                )
-    if node.out_data is not None:
-        owner = _base_array(node.out_data)
-        for base, op in later:
-            if base is owner:
-                raise RuntimeError(
-                    f"backward: the output of {node.prim.name!r} was changed in place by {op} after it was saved "
-                    "for backward, so its gradient would use the new values"
-                )
-
-
-def _run_hooks(hooks: list, grad: Tensor, accumulating: bool) -> Tensor:
+def _run_hooks(hooks: list, grad: Any, accumulating: bool) -> Any:
     for hook in hooks:
-        if not accumulating and isinstance(hook, _RetainGrad):
-            continue  # grad() leaves .grad alone, like PyTorch
+        if not accumulating and getattr(hook, "only_when_accumulating", False):
+            continue  # grad() leaves .grad alone, like PyTorch: retain_grad's hook sits this one out
         result = hook(grad)
         if result is not None:
             grad = result
     return grad
 
 
-def _accumulate(node: LeafNode, grad: Tensor) -> None:
-    tensor = node.tensor_ref()
-    if tensor is None:
-        return
-    data = grad.data
-    if not data.flags.c_contiguous:
-        # Matmul rules can hand back transposed (Fortran-order) views; optimizers then pay up to
-        # 10x on every mixed-order update. One copy here keeps every .grad C-ordered.
-        grad = _make(np.ascontiguousarray(data), grad._node)
-    if tensor.grad is None:
-        # Gradients may share memory (add sends one array to both inputs): make accidental
-        # in-place writes through .grad.data fail loudly instead of corrupting a neighbour.
-        grad.data.setflags(write=False)
-        tensor.grad = grad
-    else:
-        tensor.grad = tensor.grad + grad
-
-
 def run_backward(
     roots: Sequence[Node],
-    seeds: Sequence[Tensor],
+    seeds: Sequence[Any],
     retain_graph: bool,
     create_graph: bool,
     capture: dict | None = None,
@@ -161,54 +116,55 @@ def run_backward(
     Returns:
         The captured gradients (None where nothing flowed), or None without ``capture``.
     """
-    needed = to_run = None
+    needed = to_run = captured = None
     if capture is not None:
         needed, to_run = _nodes_leading_to(roots, capture)
         roots, seeds = zip(*[(r, s) for r, s in zip(roots, seeds) if r in needed]) or ((), ())
+        captured = [None] * len(capture)
     nodes = _count_consumers(roots, needed)
-    captured = [None] * len(capture) if capture is not None else None
-    accumulating = capture is None
     ready = []
     for root, seed in zip(roots, seeds):
         root.pending = seed if root.pending is None else root.pending + seed
         root.deps -= 1
         if root.deps == 0:
             ready.append(root)
-    previous = _mode.enabled
-    _mode.enabled = create_graph
-    # Read once: hooks do not switch these during a pass, and locals are cheaper in the loop.
-    mutation_epoch = mutations.epoch
-    check_anomalies = anomaly_checks.enabled
-    capturing = capture is not None
+    # Read once: nothing switches these during a pass, and locals are cheaper in the loop.
+    accumulating = capture is None
     release = not retain_graph
+    mutation_epoch = state.mutation_epoch
+    check_anomalies = state.checks_anomalies
     pop, push = ready.pop, ready.append
+    previous, grad_mode.enabled = grad_mode.enabled, create_graph
     try:
         while ready:
+            # 1. Take a node whose consumers have all run, and its summed gradient.
             node = pop()
             grad = node.pending
             node.pending = None
             if node.hooks and grad is not None:
                 grad = _run_hooks(node.hooks, grad, accumulating)
-            if capturing:
+            if not accumulating:
                 if node in capture:
                     captured[capture[node]] = grad
                 if node not in to_run:
                     continue
+            # 2. A leaf accumulates; any other node runs its rule (once its saved values are known fresh).
             prim = node.prim
             if prim is None:
                 if grad is not None and accumulating:
-                    _accumulate(node, grad)
+                    node.accumulate(grad)
                 continue
             if node.epoch < mutation_epoch:
-                _check_saved_values_unchanged(node)
+                refuse_stale_saved_values(node)
             if grad is None:
                 grads = repeat(None)
             else:
                 grads = prim.backward(node, grad)
                 if check_anomalies:
-                    anomaly_checks.backward(node, grad, grads)
+                    state.anomaly_backward(node, grad, grads)
             if release:  # free what the node saved for backward; its place in the graph stays
                 node.saved = node.attrs = node.out_data = None
+            # 3. Send each gradient to its parent; a parent with no consumers left is ready.
             for parent, g in zip(node.parents, grads):
                 if parent is None or (needed is not None and parent not in needed):
                     continue
@@ -218,35 +174,13 @@ def run_backward(
                 deps = parent.deps - 1
                 parent.deps = deps
                 if deps == 0:
-                    if parent.prim is None and accumulating and not parent.hooks:
-                        # a leaf with nothing to run first: accumulate now rather than queue it
-                        pending = parent.pending
-                        parent.pending = None
-                        if pending is not None:
-                            _accumulate(parent, pending)
-                    else:
-                        push(parent)
+                    push(parent)
     except BaseException:
         _reset(nodes)
         raise
     finally:
-        _mode.enabled = previous
+        grad_mode.enabled = previous
     return captured
-
-
-def _as_list(tensors: Any) -> list:
-    if isinstance(tensors, Tensor):
-        return [tensors]
-    return list(tensors)
-
-
-def _gradients_list(gradients: Any, count: int) -> list:
-    """User gradients as a list: one Tensor, ndarray or number counts as one gradient."""
-    if gradients is None:
-        return [None] * count
-    if isinstance(gradients, (list, tuple)):
-        return list(gradients)
-    return [gradients]
 
 
 def _nodes_leading_to(roots: Sequence[Node], targets: dict) -> tuple[set, set]:
@@ -264,116 +198,3 @@ def _nodes_leading_to(roots: Sequence[Node], targets: dict) -> tuple[set, set]:
         if feeds_target or node in targets:
             needed.add(node)
     return needed, to_run
-
-
-_SCALAR_ONES: dict = {}
-
-
-def _seed(output: Tensor, gradient: Any, op: str) -> Tensor:
-    """The upstream gradient for ``output``: ones for a one-element output, else the user's."""
-    if gradient is None:
-        if output.data.size != 1:
-            raise RuntimeError(
-                f"{op}: the output has shape {output.shape}; a gradient can be created implicitly only for "
-                "a one-element output: pass gradient= (or grad_outputs=) with the output's shape"
-            )
-        dtype = output.data.dtype
-        if output.data.ndim:
-            return _make(np.ones(output.data.shape, dtype=dtype), None)
-        ones = _SCALAR_ONES.get(dtype)
-        if ones is None:  # the usual seed (a scalar loss): one shared read-only 1 per dtype, not a new array
-            ones = _SCALAR_ONES[dtype] = np.ones((), dtype=dtype)
-            ones.flags.writeable = False
-        return _make(ones, None)
-    if isinstance(gradient, Tensor):
-        seed = _make(np.array(gradient.data, dtype=gradient.data.dtype), gradient._node)
-    else:
-        seed = _make(np.array(gradient, dtype=output.data.dtype), None)
-    if seed.shape != output.shape:
-        raise ValueError(f"{op}: gradient has shape {seed.shape} but the output has shape {output.shape}")
-    return seed
-
-
-def _root_nodes(outputs: list, op: str) -> list[Node]:
-    nodes = []
-    for i, output in enumerate(outputs):
-        if not isinstance(output, Tensor):
-            raise TypeError(f"{op}: output {i} is a {type(output).__name__}, not a Tensor")
-        if output._node is None:
-            raise RuntimeError(
-                f"{op}: output {i} (shape {output.shape}) does not require grad and has no grad_fn: "
-                "no input that requires grad reached it, or it was computed under no_grad"
-            )
-        nodes.append(output._node)
-    return nodes
-
-
-def backward(
-    tensors: Tensor | Sequence[Tensor],
-    grad_tensors: Tensor | Sequence[Any] | None = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-) -> None:
-    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on.
-
-    Args:
-        tensors: the outputs to differentiate.
-        grad_tensors: an upstream gradient per output (None for one-element outputs).
-        retain_graph: keep saved values for another pass (defaults to ``create_graph``).
-        create_graph: record the backward pass for higher-order gradients.
-    """
-    outputs = _as_list(tensors)
-    grads = _gradients_list(grad_tensors, len(outputs))
-    if len(grads) != len(outputs):
-        raise ValueError(f"backward: {len(outputs)} outputs but {len(grads)} gradients")
-    roots = _root_nodes(outputs, "backward")
-    seeds = [_seed(o, g, "backward") for o, g in zip(outputs, grads)]
-    run_backward(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph)
-
-
-def grad(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
-    grad_outputs: Tensor | Sequence[Any] | None = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    allow_unused: bool = False,
-) -> tuple:
-    """Return the gradients of ``outputs`` with respect to ``inputs`` (PyTorch's ``autograd.grad``).
-
-    No ``.grad`` attribute is changed.
-
-    Args:
-        outputs: tensors to differentiate.
-        inputs: tensors (leaves or not) to differentiate with respect to.
-        grad_outputs: an upstream gradient per output (None for one-element outputs).
-        retain_graph: keep saved values for another pass (defaults to ``create_graph``).
-        create_graph: record this computation, for higher-order gradients.
-        allow_unused: return None for an input the outputs do not depend on, instead of raising.
-
-    Returns:
-        A tuple with one gradient (or None) per input.
-    """
-    outs = _as_list(outputs)
-    ins = _as_list(inputs)
-    grads = _gradients_list(grad_outputs, len(outs))
-    if len(grads) != len(outs):
-        raise ValueError(f"grad: {len(outs)} outputs but {len(grads)} grad_outputs")
-    capture: dict = {}
-    for i, x in enumerate(ins):
-        if not isinstance(x, Tensor) or x._node is None:
-            raise RuntimeError(f"grad: input {i} does not require grad, so no gradient can be computed for it")
-        capture.setdefault(x._node, len(capture))
-    roots = _root_nodes(outs, "grad")
-    seeds = [_seed(o, g, "grad") for o, g in zip(outs, grads)]
-    captured = run_backward(roots, seeds, create_graph if retain_graph is None else retain_graph, create_graph, capture)
-    result = []
-    for i, x in enumerate(ins):
-        g = captured[capture[x._node]]
-        if g is None and not allow_unused:
-            raise RuntimeError(
-                f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; pass allow_unused=True "
-                "to get None for it"
-            )
-        result.append(g)
-    return tuple(result)

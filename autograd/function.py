@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Node, _mode, anomaly_checks, no_grad
+from .graph import Node, grad_mode, no_grad, state
 from .primitive import _fit_grad
 from .tensor import Tensor, _make
 
@@ -119,7 +119,7 @@ class Function:
         """Run the operation on ``args`` and record it when an argument requires grad."""
         tensors = tuple(a for a in args if isinstance(a, Tensor))
         parents = tuple(t._node for t in tensors)
-        record = _mode.enabled and any(p is not None for p in parents)
+        record = grad_mode.enabled and any(p is not None for p in parents)
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a._node is not None for a in args))
         with no_grad():
             result = cls.forward(ctx, *args)
@@ -130,6 +130,6 @@ class Function:
         if primitive is None:
             primitive = Function._primitives[cls] = _FunctionPrimitive(cls)
         node = Node(primitive, parents, tensors, (ctx, args), None)
-        if anomaly_checks.enabled:
-            anomaly_checks.forward(primitive, node, data, tensors)
+        if state.checks_anomalies:
+            state.anomaly_forward(primitive, node, data, tensors)
         return _make(data, node)

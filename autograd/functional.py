@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import grad
+from .backprop import grad
 from .graph import enable_grad
 from .primitive import ShapeError
 from .routines import stack

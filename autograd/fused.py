@@ -79,7 +79,11 @@ def _gelu_curvature(x):
 
 
 gelu = Unary(
-    "gelu", _gelu, lambda g, out, x: gelu_backward(g, x), doc="0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))"
+    "gelu",
+    _gelu,
+    lambda g, out, x: gelu_backward(g, x),
+    doc="0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))",
+    keeps_shape=True,
 )
 gelu_backward = Binary(
     "gelu_backward",
@@ -140,8 +144,8 @@ linear = Variadic(
     _linear,
     _vjp_linear,
     doc="x @ weight.T + bias (weight (out, in)): a Linear layer as one node",
+    fitted=True,
 )
-linear.fitted = True  # _vjp_linear returns each gradient in its input's shape and dtype
 
 
 # ───────────────────────────── mean squared error ─────────────────────────────
@@ -276,6 +280,7 @@ layer_norm = Unary(
     _layer_norm,
     lambda g, out, x, n_axes, eps: layer_norm_backward(g, x, n_axes, eps),
     doc="(x - mean) / sqrt(var + eps) over the last n axes (layer_norm before its scale and shift)",
+    keeps_shape=True,
 )
 
 
@@ -344,5 +349,3 @@ cross_entropy = Unary(
     ),
     doc="softmax cross-entropy of (M, C) logits against class indices, weighted per row, as one node",
 )
-
-gelu.keeps_shape = layer_norm.keeps_shape = True  # elementwise in shape and dtype (see autograd.viz)

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from .engine import grad, topological_order
-from .graph import enable_grad, no_grad, saving
+from .backprop import grad
+from .engine import topological_order
+from .graph import enable_grad, no_grad, state
 from .tensor import Tensor, _make
 
 
@@ -216,11 +217,8 @@ def locate_wrong_rule(
         of its own forward, or None when every rule agrees.
     """
     args, _ = _prepare(inputs, "locate_wrong_rule")
-    keeping, saving.all_inputs = saving.all_inputs, True  # every rule is re-run on its node's own inputs
-    try:
+    with state.saving_all_inputs():  # every rule is re-run on its node's own inputs
         outputs = [o for o in _outputs(func(*args)) if o.requires_grad]
-    finally:
-        saving.all_inputs = keeping
     rng = np.random.default_rng(seed)
     order = list(reversed(topological_order([o._node for o in outputs])))
     ops_only = [n for n in order if not n.is_leaf]

@@ -8,7 +8,7 @@ so the engine only ever sees nodes.
 
 Grad mode (`no_grad`, `enable_grad`, `set_grad_enabled`) is thread-local.
 
-This module imports nothing from the rest of the package.
+This module imports nothing from the rest of the package (NumPy and the standard library only).
 """
 
 from __future__ import annotations
@@ -16,22 +16,25 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
+
+import numpy as np
 
 
 class _GradMode(threading.local):
     enabled = True
 
 
-_mode = _GradMode()
+grad_mode = _GradMode()  # ``grad_mode.enabled``: record operations (read on every op, so a plain attribute)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_grad_enabled() -> bool:
     """Return True when operations on tensors that require grad are being recorded."""
-    return _mode.enabled
+    return grad_mode.enabled
 
 
 class set_grad_enabled:
@@ -47,21 +50,21 @@ class set_grad_enabled:
 
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
-        self._construction_previous = _mode.enabled
+        self._construction_previous = grad_mode.enabled
         self._previous: list[bool] = []
-        _mode.enabled = self.mode
+        grad_mode.enabled = self.mode
 
     def __enter__(self) -> None:
-        self._previous.append(_mode.enabled if self._previous else self._construction_previous)
-        _mode.enabled = self.mode
+        self._previous.append(grad_mode.enabled if self._previous else self._construction_previous)
+        grad_mode.enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self._previous.pop()
-        self._construction_previous = _mode.enabled
+        grad_mode.enabled = self._previous.pop()
+        self._construction_previous = grad_mode.enabled
 
     def __call__(self, func: F) -> F:
         mode = self.mode
-        _mode.enabled = self._construction_previous  # used as a decorator: undo the immediate switch
+        grad_mode.enabled = self._construction_previous  # used as a decorator: undo the immediate switch
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -84,11 +87,11 @@ class no_grad:
         self._previous: list[bool] = []
 
     def __enter__(self) -> None:
-        self._previous.append(_mode.enabled)
-        _mode.enabled = self._mode_inside
+        self._previous.append(grad_mode.enabled)
+        grad_mode.enabled = self._mode_inside
 
     def __exit__(self, *exc: object) -> None:
-        _mode.enabled = self._previous.pop()
+        grad_mode.enabled = self._previous.pop()
 
     def __call__(self, func: F) -> F:
         cls = type(self)
@@ -119,7 +122,7 @@ class Node:
         pending: the gradient summed so far for this node's output during a backward pass.
         deps: consumers not yet run during a backward pass (zero outside one).
         hooks: functions run on this node's gradient before it is used, or None.
-        epoch: the in-place mutation count when the node was made (see `mutations`).
+        epoch: the in-place mutation count when the node was made (see `GraphState`).
         scopes: ``(owner, input nodes)`` records of the modules whose output this is (see
             `record_scope`), or None.
     """
@@ -150,7 +153,7 @@ class Node:
         self.deps = 0
         self.hooks = None
         self.scopes = None
-        self.epoch = mutations.epoch
+        self.epoch = state.mutation_epoch
 
     @property
     def name(self) -> str:
@@ -168,7 +171,11 @@ class Node:
         return self.saved is None
 
     def add_hook(self, hook: Callable) -> None:
-        """Run ``hook(grad)`` on this node's gradient before it is used; a non-None result replaces it."""
+        """Run ``hook(grad)`` on this node's gradient before it is used; a non-None result replaces it.
+
+        A hook with a true ``only_when_accumulating`` attribute runs in ``backward()`` only, not in
+        ``autograd.grad()`` (``retain_grad`` stores into ``.grad``, which ``grad()`` leaves alone).
+        """
         if self.hooks is None:
             self.hooks = []
         self.hooks.append(hook)
@@ -177,46 +184,113 @@ class Node:
         return f"<{self.prim.name}>"
 
 
-# ───────────── anomaly checks: switched on by autograd.detect_anomaly, an observer ─────────────
+# ───────────── graph state: switches and counters the core reads, observers set ─────────────
 
 
-class mutations:
-    """In-place changes made through the Tensor API (``add_``, ``__setitem__``, ...), for backward's check.
+def base_array(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory (itself unless it is a view)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
 
-    ``epoch`` counts them; every node remembers the epoch it was made in. A node made before
-    the latest change has its saved tensors checked before its rule runs (`recent` keeps the
-    last changes: epoch, the changed array's base, the op), so a gradient is never computed
-    from values that were overwritten after they were saved. Nodes made after the latest
-    change cost one integer comparison.
+
+class GraphState:
+    """The process-wide state of recording, in one object (`state`); grad mode is thread-local, apart.
+
+    Attributes:
+        mutation_epoch: how many in-place changes were made through the Tensor API (``add_``,
+            ``__setitem__``, ...). Every node remembers the epoch it was made in; a node made
+            before the latest change has its saved tensors checked before its rule runs.
+        recent_mutations: the last ``mutations_kept`` changes as ``(epoch, owning array, op)``.
+        mutations_kept: how many changes are remembered; older ones are forgotten.
+        checks_anomalies: True while `autograd.detect_anomaly` watches; off, the core pays one
+            attribute read per op.
+        anomaly_forward: ``(prim, node, data, inputs)`` hook run after each recorded op.
+        anomaly_backward: ``(node, grad, grads)`` hook run after each node's rule.
+        saves_all_inputs: every node keeps its inputs, also where its rule does not read them
+            (a primitive made with ``saves_input=False`` otherwise keeps none, so intermediates
+            are freed early). Observers that re-run rules on a node's inputs switch it on.
     """
 
-    epoch = 0
-    recent: list = []
-    keep = 256  # changes remembered; older ones are forgotten
+    __slots__ = (
+        "mutation_epoch",
+        "recent_mutations",
+        "mutations_kept",
+        "checks_anomalies",
+        "anomaly_forward",
+        "anomaly_backward",
+        "saves_all_inputs",
+    )
+
+    def __init__(self) -> None:
+        self.mutation_epoch = 0
+        self.recent_mutations: list = []
+        self.mutations_kept = 256
+        self.checks_anomalies = False
+        self.anomaly_forward: Callable | None = None
+        self.anomaly_backward: Callable | None = None
+        self.saves_all_inputs = False
+
+    def note_mutation(self, array: Any, op: str) -> None:
+        """Record that ``op`` changed ``array`` (or the array it is a view of) in place."""
+        self.mutation_epoch += 1
+        self.recent_mutations.append((self.mutation_epoch, base_array(array), op))
+        if len(self.recent_mutations) > self.mutations_kept:
+            del self.recent_mutations[0]
+
+    def mutations_since(self, epoch: int) -> list[tuple[Any, str]]:
+        """``(owning array, op)`` of the remembered changes made after ``epoch``."""
+        return [(base, op) for when, base, op in self.recent_mutations if when > epoch]
+
+    @contextmanager
+    def saving_all_inputs(self) -> Iterator[None]:
+        """Inside the block, every recorded node keeps its inputs (see ``saves_all_inputs``)."""
+        previous, self.saves_all_inputs = self.saves_all_inputs, True
+        try:
+            yield
+        finally:
+            self.saves_all_inputs = previous
+
+    @contextmanager
+    def checking_anomalies(self, forward: Callable, backward: Callable) -> Iterator[None]:
+        """Inside the block, the core calls ``forward`` after each recorded op and ``backward`` after each rule."""
+        saved = (self.checks_anomalies, self.anomaly_forward, self.anomaly_backward, self.saves_all_inputs)
+        self.anomaly_forward, self.anomaly_backward = forward, backward
+        self.checks_anomalies = True
+        self.saves_all_inputs = True  # the backward check reads each node's inputs (a non-finite input excuses it)
+        try:
+            yield
+        finally:
+            self.checks_anomalies, self.anomaly_forward, self.anomaly_backward, self.saves_all_inputs = saved
 
 
-class anomaly_checks:
-    """Hooks that `autograd.detect_anomaly` installs; the core calls them only while ``enabled``.
-
-    ``forward(prim, node, data, inputs)`` runs after each recorded op and ``backward(node,
-    grad, grads)`` after each node's rule. Off, they cost one attribute read per op.
-    """
-
-    enabled = False
-    forward: Callable | None = None
-    backward: Callable | None = None
+state = GraphState()
 
 
-class saving:
-    """Whether every node keeps its inputs, also where its gradient rule does not read them.
-
-    A primitive made with ``saves_input=False`` (tanh, mul_scalar, ...) keeps no reference
-    to its input, so an intermediate result is freed as soon as nothing else uses it.
-    Observers that re-run rules on a node's inputs (``gradcheck``'s rule locator,
-    ``detect_anomaly``) switch ``all_inputs`` on while they record.
-    """
-
-    all_inputs = False
+def refuse_stale_saved_values(node: Node) -> None:
+    """Raise if a tensor ``node`` saved for backward (or its output) was changed in place after it was saved."""
+    later = state.mutations_since(node.epoch)
+    if not later:
+        return
+    name = node.prim.name
+    for position, tensor in enumerate(node.prim.inputs(node)):
+        owner = base_array(tensor.data)
+        for base, op in later:
+            if base is owner:
+                label = f" {tensor.name!r}" if tensor.name else ""
+                raise RuntimeError(
+                    f"backward: input {position}{label} (shape {tensor.shape}) of {name!r} was changed in "
+                    f"place by {op} after {name!r} saved it for backward, so its gradient would use the "
+                    "new values; change a copy instead (autograd.tensor(t.data) makes one), or change it after backward"
+                )
+    if node.out_data is not None:
+        owner = base_array(node.out_data)
+        for base, op in later:
+            if base is owner:
+                raise RuntimeError(
+                    f"backward: the output of {name!r} was changed in place by {op} after it was saved "
+                    "for backward, so its gradient would use the new values"
+                )
 
 
 # ───────────── scopes: which part of a model produced a node (read by drawings, never by the engine) ─────────────
@@ -259,6 +333,25 @@ class LeafNode(Node):
     def is_leaf(self) -> bool:
         """Always True."""
         return True
+
+    def accumulate(self, grad: Any) -> None:
+        """Add ``grad`` into the leaf tensor's ``.grad`` (nothing, if the tensor is gone)."""
+        tensor = self.tensor_ref()
+        if tensor is None:
+            return
+        data = grad.data
+        if not data.flags.c_contiguous:
+            # Matmul rules can hand back transposed (Fortran-order) views, and every optimizer update
+            # mixing memory orders is then far slower (benchmarks/README.md, "C-ordered gradients").
+            # One copy here keeps every .grad C-ordered.
+            grad = grad._with_data(np.ascontiguousarray(data))
+        if tensor.grad is None:
+            # Gradients may share memory (add sends one array to both inputs): make accidental
+            # in-place writes through .grad.data fail loudly instead of corrupting a neighbour.
+            grad.data.setflags(write=False)
+            tensor.grad = grad
+        else:
+            tensor.grad = tensor.grad + grad
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"

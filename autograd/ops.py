@@ -86,8 +86,9 @@ def _tiny(dtype) -> float:
     return _TINY.get(dtype, np.finfo(np.float64).tiny)
 
 
-# NumPy spends ~0.4 µs converting a Python scalar operand (NEP 50 weak promotion) on every
-# call; a 0-d array of the other operand's float dtype gives bit-identical results without it.
+# NumPy converts a Python scalar operand (NEP 50 weak promotion) on every call, which costs
+# about as much as a small op itself (benchmarks/README.md, "Scalar operands"); a 0-d array of
+# the other operand's float dtype gives bit-identical results without the conversion.
 _SCALAR_OPERANDS: dict = {}
 
 
@@ -126,7 +127,7 @@ def _shift(x: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
 
 # ───────────────────────────── elementwise unary ─────────────────────────────
 
-neg = Unary("neg", np.negative, lambda g, out, x: -g, doc="-x", saves_input=False)
+neg = Unary("neg", np.negative, lambda g, out, x: -g, doc="-x", saves_input=False, keeps_shape=True)
 
 
 def _exp(x):
@@ -149,12 +150,22 @@ def _vjp_log(g, out, x):
         return g / x
 
 
-exp = Unary("exp", _exp, _vjp_exp, saves_output=True, doc="e**x", saves_input=False)
-log = Unary("log", _log, _vjp_log, doc="natural logarithm")
-sqrt = Unary("sqrt", np.sqrt, lambda g, out, x: g / out * 0.5, saves_output=True, doc="square root", saves_input=False)
-abs = Unary("abs", np.abs, lambda g, out, x: g * np.sign(x.data), doc="absolute value (gradient 0 at 0)")
-sin = Unary("sin", np.sin, lambda g, out, x: g * x.cos(), doc="sine")
-cos = Unary("cos", np.cos, lambda g, out, x: -(g * x.sin()), doc="cosine")
+exp = Unary("exp", _exp, _vjp_exp, saves_output=True, doc="e**x", saves_input=False, keeps_shape=True)
+log = Unary("log", _log, _vjp_log, doc="natural logarithm", keeps_shape=True)
+sqrt = Unary(
+    "sqrt",
+    np.sqrt,
+    lambda g, out, x: g / out * 0.5,
+    saves_output=True,
+    doc="square root",
+    saves_input=False,
+    keeps_shape=True,
+)
+abs = Unary(
+    "abs", np.abs, lambda g, out, x: g * np.sign(x.data), doc="absolute value (gradient 0 at 0)", keeps_shape=True
+)
+sin = Unary("sin", np.sin, lambda g, out, x: g * x.cos(), doc="sine", keeps_shape=True)
+cos = Unary("cos", np.cos, lambda g, out, x: -(g * x.sin()), doc="cosine", keeps_shape=True)
 tanh = Unary(
     "tanh",
     np.tanh,
@@ -162,6 +173,7 @@ tanh = Unary(
     saves_output=True,
     doc="hyperbolic tangent",
     saves_input=False,
+    keeps_shape=True,
 )
 relu = Unary(
     "relu",
@@ -170,6 +182,7 @@ relu = Unary(
     saves_output=True,
     doc="max(x, 0)",
     saves_input=False,
+    keeps_shape=True,
 )
 
 
@@ -185,6 +198,7 @@ sigmoid = Unary(
     saves_output=True,
     doc="1 / (1 + e**-x)",
     saves_input=False,
+    keeps_shape=True,
 )
 
 
@@ -199,13 +213,12 @@ def _vjp_clip(g, out, x, lo, hi):
     if hi is not None:
         inside &= x.data <= hi
     # A boolean mask (its derivative is zero, so a raw array is fine), not cast to g's dtype:
-    # the cast allocates a full-size float temporary. In W3 (ReLU on 256 x 2048) casting
-    # measured 1.07-1.08x NumPy against 0.96x with bool masks, though a warm-cache
-    # micro-benchmark of the multiply alone favours the cast.
+    # the cast allocates a full-size float temporary, which costs more on cold memory than the
+    # mixed-type multiply saves (measured in W3: benchmarks/README.md, "Boolean masks").
     return g * inside
 
 
-clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes where lo <= x <= hi")
+clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes where lo <= x <= hi", keeps_shape=True)
 
 
 # Python scalars go to scalar primitives: no constant tensor, no broadcasting, no dtype promotion.
@@ -225,6 +238,7 @@ add_scalar = Unary(
     lambda g, out, x, c: g,
     doc="x + c for a Python number c",
     saves_input=False,
+    keeps_shape=True,
 )
 mul_scalar = Unary(
     "mul_scalar",
@@ -232,9 +246,14 @@ mul_scalar = Unary(
     lambda g, out, x, c: mul_scalar(g, c),
     doc="x * c for a Python number c",
     saves_input=False,
+    keeps_shape=True,
 )
 pow_scalar = Unary(
-    "pow_scalar", np.power, lambda g, out, x, c: g * (x ** (c - 1)) * c, doc="x ** c for a Python number c"
+    "pow_scalar",
+    np.power,
+    lambda g, out, x, c: g * (x ** (c - 1)) * c,
+    doc="x ** c for a Python number c",
+    keeps_shape=True,
 )
 
 # ─────────────────────── fused backward helpers (still differentiable) ───────────────────────
@@ -407,6 +426,7 @@ softmax = Unary(
     saves_output=True,
     doc="exp(x) / sum(exp(x)) along one axis, computed stably",
     saves_input=False,
+    keeps_shape=True,
 )
 log_softmax = Unary(
     "log_softmax",
@@ -415,6 +435,7 @@ log_softmax = Unary(
     saves_output=True,
     doc="x - logsumexp(x) along one axis, computed stably",
     saves_input=False,
+    keeps_shape=True,
 )
 
 # ───────────────────────────── shape ─────────────────────────────
@@ -598,16 +619,23 @@ def _vjp_matmul_b(g, out, a, b):
     return gb.squeeze(-1) if b.ndim == 1 else gb
 
 
+def _matmul_shape_message(sa: tuple, sb: tuple) -> str:
+    if not sa or not sb:
+        return f"matmul: both operands need at least one dimension, got shapes {sa} and {sb}"
+    inner_a, inner_b = sa[-1], sb[-2] if len(sb) > 1 else sb[0]
+    if inner_a != inner_b:
+        return f"matmul: cannot multiply shapes {sa} and {sb}: inner dimensions {inner_a} and {inner_b} differ"
+    return f"matmul: the batch dimensions of shapes {sa} and {sb} are not broadcastable"
+
+
 matmul = Binary(
-    "matmul", np.matmul, _vjp_matmul_a, _vjp_matmul_b, doc="a @ b: batched, broadcast batch dimensions, 1-D cases"
+    "matmul",
+    np.matmul,
+    _vjp_matmul_a,
+    _vjp_matmul_b,
+    shape_message=_matmul_shape_message,
+    doc="a @ b: batched, broadcast batch dimensions, 1-D cases",
 )
-
-
-# The output has the input's shape and dtype: graph drawings carry shapes across these ops.
-for _prim in (neg, exp, log, sqrt, abs, sin, cos, tanh, relu, sigmoid, clip, add_scalar, mul_scalar, pow_scalar):
-    _prim.keeps_shape = True
-for _prim in (softmax, log_softmax):
-    _prim.keeps_shape = True
 
 # ───────────────────────────── non-differentiable ─────────────────────────────
 

@@ -15,13 +15,13 @@ tests and documentation can walk the whole table.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
-from .graph import Node, _mode, anomaly_checks, saving
+from .graph import Node, grad_mode, state
 from .tensor import Tensor, _make
 
 REGISTRY: dict[str, Primitive] = {}
@@ -29,8 +29,8 @@ REGISTRY: dict[str, Primitive] = {}
 _new = object.__new__
 _ndarray = np.ndarray
 _asarray = np.asarray
-_data_of = operator.attrgetter("data")
-_node_of = operator.attrgetter("_node")
+_data_of = attrgetter("data")  # map() over these runs no Python frame per input
+_node_of = attrgetter("_node")
 
 
 class ShapeError(ValueError):
@@ -40,17 +40,29 @@ class ShapeError(ValueError):
 class Primitive:
     """Common part of every primitive: a name, a NumPy forward and registration."""
 
-    __slots__ = ("name", "forward", "saves_output", "doc", "keeps_shape")
+    __slots__ = ("name", "forward", "saves_output", "keeps_shape", "doc")
     differentiable = True
 
-    def __init__(self, name: str, forward: Callable, saves_output: bool = False, doc: str = "") -> None:
+    def __init__(
+        self, name: str, forward: Callable, *, saves_output: bool = False, keeps_shape: bool = False, doc: str = ""
+    ) -> None:
+        """Register a primitive.
+
+        Args:
+            name: the op's name, unique in `REGISTRY` (drawings and error messages show it).
+            forward: the NumPy forward.
+            saves_output: the node keeps the output array, for rules that read ``out``.
+            keeps_shape: the output has its (first) input's shape and dtype (elementwise ops);
+                drawings carry shapes across such ops.
+            doc: one line for the op list in README.md.
+        """
         if name in REGISTRY:
             raise ValueError(f"primitive {name!r} is defined twice")
         self.name = name
         self.forward = forward
         self.saves_output = saves_output
+        self.keeps_shape = keeps_shape
         self.doc = doc
-        self.keeps_shape = False  # set by the table for elementwise ops: the output has the input's shape and dtype
         REGISTRY[name] = self
 
     def __repr__(self) -> str:
@@ -86,16 +98,8 @@ class Unary(Primitive):
 
     __slots__ = ("vjp", "saves_input")
 
-    def __init__(
-        self,
-        name: str,
-        forward: Callable,
-        vjp: Callable,
-        saves_output: bool = False,
-        doc: str = "",
-        saves_input: bool = True,
-    ) -> None:
-        super().__init__(name, forward, saves_output, doc)
+    def __init__(self, name: str, forward: Callable, vjp: Callable, *, saves_input: bool = True, **facts: Any) -> None:
+        super().__init__(name, forward, **facts)
         self.vjp = vjp
         self.saves_input = saves_input
 
@@ -107,13 +111,13 @@ class Unary(Primitive):
         out.data = data
         out.grad = out.name = None
         parent = x._node
-        if parent is None or not _mode.enabled:
+        if parent is None or not grad_mode.enabled:
             out._node = None
             return out
-        saved = x if self.saves_input or saving.all_inputs else _UNSAVED
+        saved = x if self.saves_input or state.saves_all_inputs else _UNSAVED
         node = out._node = Node(self, (parent,), saved, attrs, data if self.saves_output else None)
-        if anomaly_checks.enabled:
-            anomaly_checks.forward(self, node, data, (x,))
+        if state.checks_anomalies:
+            state.anomaly_forward(self, node, data, (x,))
         return out
 
     def backward(self, node: Node, grad: Tensor) -> tuple:
@@ -141,23 +145,33 @@ class Binary(Primitive):
     """A primitive of two tensors under NumPy broadcasting: ``forward(a, b, *attrs)``.
 
     ``vjp_a`` and ``vjp_b`` take ``(grad, out, a, b, *attrs)``; they may return a gradient
-    of the broadcast shape, which is summed back to the input's shape here.
+    of the broadcast shape, which is summed back to the input's shape here. When the forward
+    refuses the shapes, ``shape_message(shape_a, shape_b)`` (default: "not broadcastable")
+    says why in the `ShapeError`.
     """
 
-    __slots__ = ("vjp_a", "vjp_b")
+    __slots__ = ("vjp_a", "vjp_b", "shape_message")
 
     def __init__(
-        self, name: str, forward: Callable, vjp_a: Callable, vjp_b: Callable, saves_output: bool = False, doc: str = ""
+        self,
+        name: str,
+        forward: Callable,
+        vjp_a: Callable,
+        vjp_b: Callable,
+        *,
+        shape_message: Callable[[tuple, tuple], str] | None = None,
+        **facts: Any,
     ) -> None:
-        super().__init__(name, forward, saves_output, doc)
+        super().__init__(name, forward, **facts)
         self.vjp_a = vjp_a
         self.vjp_b = vjp_b
+        self.shape_message = shape_message or self._not_broadcastable
 
     def __call__(self, a: Tensor, b: Tensor, *attrs: Any) -> Tensor:
         try:
             data = self.forward(a.data, b.data, *attrs)
-        except ValueError as error:
-            raise ShapeError(self._shape_message(a.shape, b.shape, error)) from None
+        except ValueError:
+            raise ShapeError(self.shape_message(a.shape, b.shape)) from None
         if data.__class__ is not _ndarray:  # _make inlined, as in Unary
             data = _asarray(data)
         out = _new(Tensor)
@@ -165,22 +179,15 @@ class Binary(Primitive):
         out.grad = out.name = None
         pa = a._node
         pb = b._node
-        if (pa is None and pb is None) or not _mode.enabled:
+        if (pa is None and pb is None) or not grad_mode.enabled:
             out._node = None
             return out
         node = out._node = Node(self, (pa, pb), (a, b), attrs, data if self.saves_output else None)
-        if anomaly_checks.enabled:
-            anomaly_checks.forward(self, node, data, (a, b))
+        if state.checks_anomalies:
+            state.anomaly_forward(self, node, data, (a, b))
         return out
 
-    def _shape_message(self, sa: tuple, sb: tuple, error: Exception) -> str:
-        if self.name == "matmul":
-            if not sa or not sb:
-                return f"matmul: both operands need at least one dimension, got shapes {sa} and {sb}"
-            inner_a, inner_b = sa[-1], sb[-2] if len(sb) > 1 else sb[0]
-            if inner_a != inner_b:
-                return f"matmul: cannot multiply shapes {sa} and {sb}: inner dimensions {inner_a} and {inner_b} differ"
-            return f"matmul: the batch dimensions of shapes {sa} and {sb} are not broadcastable"
+    def _not_broadcastable(self, sa: tuple, sb: tuple) -> str:
         return f"{self.name}: shapes {sa} and {sb} are not broadcastable"
 
     def backward(self, node: Node, grad: Tensor) -> tuple:
@@ -213,39 +220,34 @@ class Variadic(Primitive):
     """A primitive of a sequence of tensors: ``forward(arrays, *attrs)``.
 
     ``vjp(grad, out, inputs, needs, *attrs)`` returns one gradient per input (``needs[i]``
-    says whether input ``i`` wants one; the rule may return None where it does not). Where
-    the table sets ``fitted``, the rule promises None where ``needs`` is False and otherwise
-    the input's own shape and dtype, so its list is used as it is (``linear``, whose backward
-    runs once per layer per step).
+    says whether input ``i`` wants one; the rule may return None where it does not). A
+    ``fitted`` rule promises None where ``needs`` is False and otherwise the input's own
+    shape and dtype, so its list is used as it is (``linear``, whose backward runs once per
+    layer per step).
     """
 
     __slots__ = ("vjp", "fitted")
 
-    def __init__(self, name: str, forward: Callable, vjp: Callable, saves_output: bool = False, doc: str = "") -> None:
-        super().__init__(name, forward, saves_output, doc)
+    def __init__(self, name: str, forward: Callable, vjp: Callable, *, fitted: bool = False, **facts: Any) -> None:
+        super().__init__(name, forward, **facts)
         self.vjp = vjp
-        self.fitted = False
+        self.fitted = fitted
 
     def __call__(self, xs: tuple, *attrs: Any) -> Tensor:
-        if len(xs) == 3:  # linear with a bias, the most frequent call: unrolled
-            a, b, c = xs
-            data = self.forward([a.data, b.data, c.data], *attrs)
-            parents = (a._node, b._node, c._node)
-        else:
-            data = self.forward(list(map(_data_of, xs)), *attrs)
-            parents = tuple(map(_node_of, xs))
+        data = self.forward(list(map(_data_of, xs)), *attrs)
+        parents = tuple(map(_node_of, xs))
         if data.__class__ is not _ndarray:  # _make inlined, as in Unary
             data = _asarray(data)
         out = _new(Tensor)
         out.data = data
         out.grad = out.name = None
-        if not _mode.enabled or parents.count(None) == len(parents):
+        if not grad_mode.enabled or parents.count(None) == len(parents):
             out._node = None
             return out
         saved = xs if xs.__class__ is tuple else tuple(xs)
         node = out._node = Node(self, parents, saved, attrs, data if self.saves_output else None)
-        if anomaly_checks.enabled:
-            anomaly_checks.forward(self, node, data, xs)
+        if state.checks_anomalies:
+            state.anomaly_forward(self, node, data, xs)
         return out
 
     def backward(self, node: Node, grad: Tensor) -> tuple:

@@ -1,11 +1,15 @@
-"""Module-level functions with NumPy's names: creation, math and joining of tensors.
+"""Module-level functions with NumPy's names: creation, math, reductions, shape and joining of tensors.
 
-``autograd.exp(x)``, ``autograd.concatenate([a, b])``, ``autograd.where(mask, a, b)`` and
-friends. Each is a short call into the primitive table or a Tensor method.
+``autograd.exp(x)``, ``autograd.max(x, axis=1)``, ``autograd.moveaxis(x, 0, -1)``,
+``autograd.concatenate([a, b])``, ``autograd.where(mask, a, b)`` and friends. Each is a
+short call into the primitive table or a Tensor method; arguments follow NumPy's names and
+order. ``sum``, ``max``, ``min``, ``abs`` and ``pow`` shadow the builtins in this module:
+code here that needs a builtin writes ``builtins.max``.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -110,6 +114,64 @@ def clip(x: Any, lo: float | None, hi: float | None) -> Tensor:
     return _as_tensor(x).clip(lo, hi)
 
 
+def sign(x: Any, /) -> Tensor:
+    """-1, 0 or 1 elementwise, as ``numpy.sign`` (not differentiable).
+
+    Args:
+        x: a Tensor or array-like.
+
+    Returns:
+        A Tensor of ``x``'s shape and dtype that never requires grad.
+    """
+    return _as_tensor(x).sign()
+
+
+def power(x1: Any, x2: Any, /) -> Tensor:
+    """``x1 ** x2`` elementwise, broadcast as ``numpy.power``.
+
+    Args:
+        x1: the base: a Tensor, array-like or number.
+        x2: the exponent: a Tensor, array-like or number. A Python number keeps the cheap
+            ``x ** c`` primitive; a Tensor exponent is differentiated too (which needs ``x1 > 0``).
+
+    Returns:
+        A Tensor of the broadcast shape.
+    """
+    if isinstance(x1, Tensor):
+        return x1.pow(x2)
+    if isinstance(x2, Tensor):
+        return _constant(x1, x2).pow(x2)
+    return _as_tensor(x1).pow(x2)
+
+
+def pow(x1: Any, x2: Any, /) -> Tensor:
+    """Alias of `power` (NumPy 2's array-API name).
+
+    Args:
+        x1: the base.
+        x2: the exponent.
+
+    Returns:
+        A Tensor of the broadcast shape.
+    """
+    return power(x1, x2)
+
+
+def astype(x: Any, dtype: Any, /) -> Tensor:
+    """``x`` converted to ``dtype``, as ``numpy.astype`` (differentiable between float dtypes).
+
+    Unlike NumPy's ``copy=True`` default, a Tensor that already has ``dtype`` is returned as it is.
+
+    Args:
+        x: a Tensor or array-like.
+        dtype: the target dtype; an integer or boolean dtype gives a Tensor that never requires grad.
+
+    Returns:
+        A Tensor of ``dtype``.
+    """
+    return _as_tensor(x).astype(dtype)
+
+
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis``."""
     return _as_tensor(x).sum(axis, keepdims)
@@ -118,6 +180,155 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis``."""
     return _as_tensor(x).mean(axis, keepdims)
+
+
+def max(a: Any, axis: int | Sequence[int] | None = None, *, keepdims: bool = False) -> Tensor:
+    """Maximum over ``axis``, as ``numpy.max``; tied maxima share the gradient evenly.
+
+    Args:
+        a: a Tensor or array-like.
+        axis: None (all axes), an int or a tuple of ints; negatives count from the end.
+        keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+        A Tensor of the reduced shape.
+
+    Raises:
+        ShapeError: an axis is out of range.
+    """
+    return _as_tensor(a).max(axis, keepdims)
+
+
+def amax(a: Any, axis: int | Sequence[int] | None = None, *, keepdims: bool = False) -> Tensor:
+    """Alias of `max` (NumPy's older name).
+
+    Args:
+        a: a Tensor or array-like.
+        axis: None, an int or a tuple of ints.
+        keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+        A Tensor of the reduced shape.
+    """
+    return max(a, axis, keepdims=keepdims)
+
+
+def min(a: Any, axis: int | Sequence[int] | None = None, *, keepdims: bool = False) -> Tensor:
+    """Minimum over ``axis``, as ``numpy.min``; tied minima share the gradient evenly.
+
+    Args:
+        a: a Tensor or array-like.
+        axis: None (all axes), an int or a tuple of ints; negatives count from the end.
+        keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+        A Tensor of the reduced shape.
+
+    Raises:
+        ShapeError: an axis is out of range.
+    """
+    return _as_tensor(a).min(axis, keepdims)
+
+
+def amin(a: Any, axis: int | Sequence[int] | None = None, *, keepdims: bool = False) -> Tensor:
+    """Alias of `min` (NumPy's older name).
+
+    Args:
+        a: a Tensor or array-like.
+        axis: None, an int or a tuple of ints.
+        keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+        A Tensor of the reduced shape.
+    """
+    return min(a, axis, keepdims=keepdims)
+
+
+def var(a: Any, axis: int | Sequence[int] | None = None, *, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Variance over ``axis``, as ``numpy.var``: the mean squared deviation, divided by ``n - ddof``.
+
+    Args:
+        a: a Tensor or array-like.
+        axis: None (all axes), an int or a tuple of ints; negatives count from the end.
+        ddof: delta degrees of freedom (0: the population variance, 1: the sample variance).
+        keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+        A Tensor of the reduced shape.
+
+    Raises:
+        ShapeError: an axis is out of range.
+        ValueError: ``ddof`` is at least the number of values reduced (NumPy warns and gives inf or nan).
+    """
+    t = _as_tensor(a)
+    return t.var(axis, keepdims, ddof)
+
+
+def std(a: Any, axis: int | Sequence[int] | None = None, *, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Standard deviation over ``axis``, as ``numpy.std`` (the square root of `var`).
+
+    Args:
+        a: a Tensor or array-like.
+        axis: None (all axes), an int or a tuple of ints; negatives count from the end.
+        ddof: delta degrees of freedom (0: divide by n, 1: by n - 1).
+        keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+        A Tensor of the reduced shape.
+
+    Raises:
+        ShapeError: an axis is out of range.
+        ValueError: ``ddof`` is at least the number of values reduced.
+    """
+    t = _as_tensor(a)
+    return t.std(axis, keepdims, ddof)
+
+
+def argmax(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Tensor:
+    """Index of the maximum, as ``numpy.argmax`` (not differentiable; the first of tied maxima).
+
+    Args:
+        a: a Tensor or array-like.
+        axis: None (the index into the flattened tensor) or one int; negatives count from the end.
+        keepdims: keep the reduced axis as a size-1 dimension.
+
+    Returns:
+        An int64 Tensor that never requires grad.
+
+    Raises:
+        ShapeError: ``axis`` is out of range.
+        TypeError: ``axis`` is not an int.
+    """
+    t = _as_tensor(a)
+    return t.argmax(_arg_axis(axis, t.ndim, "argmax"), keepdims)
+
+
+def argmin(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Tensor:
+    """Index of the minimum, as ``numpy.argmin`` (not differentiable; the first of tied minima).
+
+    Args:
+        a: a Tensor or array-like.
+        axis: None (the index into the flattened tensor) or one int; negatives count from the end.
+        keepdims: keep the reduced axis as a size-1 dimension.
+
+    Returns:
+        An int64 Tensor that never requires grad.
+
+    Raises:
+        ShapeError: ``axis`` is out of range.
+        TypeError: ``axis`` is not an int.
+    """
+    t = _as_tensor(a)
+    return t.argmin(_arg_axis(axis, t.ndim, "argmin"), keepdims)
+
+
+def _arg_axis(axis: Any, ndim: int, op: str) -> int | None:
+    """An argmax/argmin axis checked: None, or one in-range int (a 0-d tensor takes 0 or -1, as in NumPy)."""
+    if axis is None:
+        return None
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int or None, got {axis!r}")
+    return _axes(axis, builtins.max(ndim, 1), op)[0]
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
@@ -212,3 +423,177 @@ def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) ->
         bounds = [0, *indices_or_sections, size]
     lead = (slice(None),) * (axis % x.ndim)
     return [x[lead + (slice(start, stop),)] for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+# ───────────── shape ─────────────
+
+
+def _axes(axis: int | Sequence[int], ndim: int, op: str) -> tuple[int, ...]:
+    """``axis`` (an int or a sequence of ints, negatives allowed) as non-negative ints, in the order given.
+
+    Raises:
+        ShapeError: an axis is out of range for ``ndim`` dimensions, or one appears twice.
+    """
+    given = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in given:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axes must be ints, got {a!r}")
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: axis {axis} names an axis twice")
+    return tuple(out)
+
+
+def reshape(a: Any, /, shape: int | Sequence[int]) -> Tensor:
+    """The same data in a new shape, as ``numpy.reshape`` (one dimension may be -1).
+
+    Args:
+        a: a Tensor or array-like.
+        shape: an int or a sequence of ints with as many elements in all as ``a``.
+
+    Returns:
+        A Tensor of ``shape``.
+
+    Raises:
+        ShapeError: the sizes do not match.
+    """
+    return _as_tensor(a).reshape(shape)
+
+
+def transpose(a: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes, as ``numpy.transpose``: result axis ``i`` is input axis ``axes[i]``.
+
+    Args:
+        a: a Tensor or array-like.
+        axes: a permutation of all the axes (negatives allowed); None reverses them.
+
+    Returns:
+        A Tensor with the permuted shape.
+
+    Raises:
+        ShapeError: ``axes`` is not a permutation of the tensor's axes.
+    """
+    t = _as_tensor(a)
+    if axes is None:
+        return t.transpose()
+    return t.transpose(tuple(axes))
+
+
+def permute_dims(a: Any, /, axes: Sequence[int] | None = None) -> Tensor:
+    """Alias of `transpose` (NumPy 2's array-API name).
+
+    Args:
+        a: a Tensor or array-like.
+        axes: a permutation of all the axes; None reverses them.
+
+    Returns:
+        A Tensor with the permuted shape.
+    """
+    return transpose(a, axes)
+
+
+def swapaxes(a: Any, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes, as ``numpy.swapaxes``.
+
+    Args:
+        a: a Tensor or array-like.
+        axis1, axis2: the axes to exchange (negatives allowed).
+
+    Returns:
+        A Tensor with the two axes exchanged.
+
+    Raises:
+        ShapeError: an axis is out of range.
+    """
+    return _as_tensor(a).swapaxes(axis1, axis2)
+
+
+def moveaxis(a: Any, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """Move axes to new positions, the others keeping their order, as ``numpy.moveaxis``.
+
+    Args:
+        a: a Tensor or array-like.
+        source: the axes to move (an int or a sequence of distinct ints).
+        destination: where each of them goes, as many as ``source``.
+
+    Returns:
+        A Tensor with the moved axes.
+
+    Raises:
+        ShapeError: an axis is out of range or repeated, or ``source`` and ``destination`` differ in length.
+    """
+    t = _as_tensor(a)
+    src, dst = _axes(source, t.ndim, "moveaxis"), _axes(destination, t.ndim, "moveaxis")
+    if len(src) != len(dst):
+        raise ShapeError(f"moveaxis: source {source} and destination {destination} need as many axes each")
+    order = [i for i in range(t.ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return t.transpose(tuple(order))
+
+
+def squeeze(a: Any, axis: int | Sequence[int] | None = None) -> Tensor:
+    """Remove size-1 axes, as ``numpy.squeeze``: all of them, or exactly those in ``axis``.
+
+    Args:
+        a: a Tensor or array-like.
+        axis: None (every size-1 axis), an int or a tuple of ints, each of size 1.
+
+    Returns:
+        A Tensor without those axes.
+
+    Raises:
+        ShapeError: an axis is out of range, repeated or not of size 1 (NumPy's rule;
+            `Tensor.squeeze` skips such axes, as PyTorch does).
+    """
+    t = _as_tensor(a)
+    if axis is not None and t.ndim:  # a 0-d tensor takes axis 0 or -1 (as in NumPy): the method checks that
+        for i in _axes(axis, t.ndim, "squeeze"):
+            if t.shape[i] != 1:
+                raise ShapeError(f"squeeze: axis {i} of shape {t.shape} has size {t.shape[i]}, not 1")
+    return t.squeeze(axis)
+
+
+def expand_dims(a: Any, axis: int | Sequence[int]) -> Tensor:
+    """Insert size-1 axes, as ``numpy.expand_dims`` (PyTorch's ``unsqueeze``).
+
+    Args:
+        a: a Tensor or array-like.
+        axis: the positions of the new axes in the result (an int or a sequence of ints;
+            negatives count from the end of the result).
+
+    Returns:
+        A Tensor with ``len(axis)`` more dimensions.
+
+    Raises:
+        ShapeError: a position is out of range for the result or repeated.
+    """
+    t = _as_tensor(a)
+    axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    ndim = t.ndim + len(axis)
+    new = set(_axes(axis, ndim, "expand_dims"))
+    sizes = iter(t.shape)
+    return t.reshape(tuple(1 if i in new else next(sizes) for i in range(ndim)))
+
+
+def broadcast_to(array: Any, shape: int | Sequence[int]) -> Tensor:
+    """Broadcast to ``shape`` under NumPy's rules, as ``numpy.broadcast_to``; the gradient sums back.
+
+    Args:
+        array: a Tensor or array-like.
+        shape: the target shape (an int or a sequence of ints).
+
+    Returns:
+        A Tensor of ``shape`` (``array`` itself, already a Tensor, when the shape is unchanged).
+
+    Raises:
+        ShapeError: ``array``'s shape does not broadcast to ``shape``.
+    """
+    t = _as_tensor(array)
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ShapeError(f"broadcast_to: the target shape {shape} has a negative dimension")
+    return t.broadcast_to(shape)

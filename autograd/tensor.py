@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import LeafNode, Node, _mode, mutations
+from .graph import LeafNode, Node, grad_mode, state
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -82,6 +82,7 @@ class _RetainGrad:
     """Hook that stores a non-leaf tensor's gradient on it (see `Tensor.retain_grad`)."""
 
     __slots__ = ("tensor_ref",)
+    only_when_accumulating = True  # autograd.grad() leaves .grad alone, like PyTorch: the engine skips this hook
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor_ref = weakref.ref(tensor)
@@ -253,12 +254,11 @@ class Tensor:
                 (defaults to ``create_graph``).
             create_graph: record the backward pass too, for gradients of gradients.
         """
-        node = self._node
-        if gradient is None and node is not None:  # the usual call, loss.backward(): straight to the engine
-            seed = engine._seed(self, None, "backward")
-            engine.run_backward((node,), (seed,), create_graph if retain_graph is None else retain_graph, create_graph)
-            return
-        engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph)
+        backprop.tensor_backward(self, gradient, retain_graph, create_graph)
+
+    def _with_data(self, data: np.ndarray) -> Tensor:
+        """The same values in another array (a contiguous copy, say), on the same node: for `LeafNode.accumulate`."""
+        return _make(data, self._node)
 
     def __copy__(self) -> Tensor:
         return _copy_leaf(self, self.data, "copy")
@@ -541,13 +541,11 @@ class Tensor:
 
     def var(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Variance over ``axis`` with NumPy's ``ddof`` (0: divide by n, the population variance)."""
-        axes = ops._normalize_axes(axis, self.data.ndim, "var")
-        centred = self - ops.sum(self, axes, True) * (1.0 / _count(self.shape, axes))
-        return ops.sum(centred * centred, axes, keepdims) * (1.0 / (_count(self.shape, axes) - ddof))
+        return _variance(self, axis, keepdims, ddof, "var")
 
     def std(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Standard deviation over ``axis`` (square root of `var`)."""
-        return self.var(axis, keepdims, ddof).sqrt()
+        return _variance(self, axis, keepdims, ddof, "std").sqrt()
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; tied maxima share the gradient evenly."""
@@ -602,9 +600,16 @@ class Tensor:
         """Permute the axes (no arguments: reverse them)."""
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
             axes = tuple(axes[0])
+        ndim = self.data.ndim
         if not axes:
-            axes = tuple(range(self.data.ndim - 1, -1, -1))
-        return ops.transpose(self, axes)
+            return ops.transpose(self, tuple(range(ndim - 1, -1, -1)))
+        # Non-negative axes: the rule inverts the permutation as it was given.
+        order = tuple(int(a) + ndim if -ndim <= a < 0 else a for a in axes)
+        if sorted(order) != list(range(ndim)):
+            raise ops.ShapeError(
+                f"transpose: axes {tuple(axes)} are not a permutation of the {ndim} axes of shape {self.shape}"
+            )
+        return ops.transpose(self, order)
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
         """Alias of `transpose` with the axes given in full."""
@@ -669,16 +674,9 @@ def _raw(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
 
 
-def _base_array(array: np.ndarray) -> np.ndarray:
-    """The array that owns ``array``'s memory (itself unless it is a view)."""
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    return array
-
-
 def _mutate(t: Tensor, op: str, change: Any) -> Tensor:
     """Apply ``change`` to ``t``'s array in place and note it, so backward can refuse stale saved values."""
-    if t._node is not None and _mode.enabled:
+    if t._node is not None and grad_mode.enabled:
         raise RuntimeError(
             f"{op}: this tensor (shape {t.shape}) requires grad, and in-place changes are not recorded for "
             "backward; use the out-of-place operation, or make the change under autograd.no_grad()"
@@ -690,10 +688,7 @@ def _mutate(t: Tensor, op: str, change: Any) -> Tensor:
         change(data)
     except ValueError as error:
         raise ops.ShapeError(f"{op}: cannot change a tensor of shape {t.shape} this way: {error}") from None
-    mutations.epoch += 1
-    mutations.recent.append((mutations.epoch, _base_array(data), op))
-    if len(mutations.recent) > mutations.keep:
-        del mutations.recent[0]
+    state.note_mutation(data, op)
     return t
 
 
@@ -728,6 +723,15 @@ def _count(shape: tuple, axes: tuple) -> int:
     for a in axes:
         n *= shape[a]
     return n
+
+
+def _variance(x: Tensor, axis: Any, keepdims: bool, ddof: int, op: str) -> Tensor:
+    axes = ops._normalize_axes(axis, x.data.ndim, op)
+    n = _count(x.shape, axes)
+    if ddof >= n:  # NumPy warns and returns inf or nan; a negative or infinite "variance" helps no one
+        raise ValueError(f"{op}: ddof={ddof} leaves no degrees of freedom: {n} values per result (shape {x.shape})")
+    centred = x - ops.sum(x, axes, True) * (1.0 / n)
+    return ops.sum(centred * centred, axes, keepdims) * (1.0 / (n - ddof))
 
 
 def _one_axis(axis: int, ndim: int, op: str) -> int:
@@ -782,5 +786,5 @@ def _pow(x: Tensor, y: Any) -> Tensor:
     return ops.pow(x, _constant(y, x)) if c is None else ops.pow_scalar(x, c)
 
 
-# ops and engine build Tensors, so they import this module; import them once Tensor exists.
-from . import engine, ops  # noqa: E402
+# ops and backprop build Tensors, so they import this module; import them once Tensor exists.
+from . import backprop, ops  # noqa: E402

@@ -292,7 +292,7 @@ def draw_gradient_graphs(out: Path) -> list[Path]:
     loss = F.cross_entropy(mlp(images.reshape(32, 784) / np.float32(255)), labels.astype(np.int64))
     written = [draw(loss, mlp, out / "mlp_gradient_graph.svg", "784-64-64-10 MLP, cross-entropy on 32 images")]
 
-    block = TransformerBlock(d_model=32, n_heads=2, d_ff=128)
+    block = TransformerBlock(d_model=32, n_head=2, d_ff=128)
     x = ag.tensor(
         np.random.default_rng(0).standard_normal((4, 11, 32)).astype(np.float32), requires_grad=True, name="x"
     )

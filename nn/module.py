@@ -19,8 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from autograd import Tensor
-from autograd.graph import record_scope
+from autograd import Tensor, record_scope
 
 
 class Parameter(Tensor):
@@ -78,7 +77,7 @@ class Module:
     Assigning anything that is not a `Parameter` or `Module` (a plain Tensor, None, a
     number) to a registered name unregisters it. Modules start in training mode.
 
-    Each call records which graph nodes the module produced (`autograd.graph.record_scope`),
+    Each call records which graph nodes the module produced (`autograd.record_scope`),
     so that `autograd.viz` can draw a model's graph clustered by module. Set
     ``Module.record_scopes = False`` to skip that bookkeeping.
     """
@@ -157,21 +156,8 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         out = self.forward(*args, **kwargs)
-        if Module.record_scopes and isinstance(out, Tensor):
-            node = out._node
-            if node is not None and node.prim is not None:
-                # Lets graph drawings cluster nodes by module (autograd.viz); the engine ignores it.
-                if len(args) == 1 and not kwargs:  # the usual call, without building argument tuples
-                    first = args[0]
-                    inputs = [first._node] if isinstance(first, Tensor) else []
-                else:
-                    inputs = [a._node for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
-                if node not in inputs:  # a module that returned its input (Dropout in eval) made nothing;
-                    # recording it would tie the node to itself in a cycle
-                    if node.scopes is None:  # record_scope, inlined for the usual first record
-                        node.scopes = [(self, inputs)]
-                    else:
-                        record_scope(node, self, inputs)
+        if Module.record_scopes:  # lets graph drawings cluster nodes by module (autograd.viz); the engine ignores it
+            record_scope(out, self, (*args, *kwargs.values()) if kwargs else args)
         return out
 
     # ───────────── walking the tree ─────────────

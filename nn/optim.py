@@ -38,8 +38,7 @@ from typing import Any
 import numpy as np
 
 import autograd
-from autograd import Tensor
-from autograd.ops import scalar_operand
+from autograd import Tensor, scalar_operand
 
 __all__ = [
     "SGD",

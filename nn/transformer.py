@@ -13,7 +13,12 @@ Weight layout, kept for interchange with other implementations: ``attn.qkv`` is 
 
 from __future__ import annotations
 
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +29,44 @@ from . import functional as F
 from .layers import GELU, Dropout, Embedding, LayerNorm, Linear
 from .module import Module, ModuleList
 from .random import default_rng
+
+_Init = TypeVar("_Init", bound=Callable[..., Any])
+
+
+def _renamed_keywords(**renames: str) -> Callable[[_Init], _Init]:
+    """Let an ``__init__`` still take deprecated keyword spellings (``old="new"``).
+
+    The signature stays as written (``help`` and ``inspect.signature`` show only the new
+    names). A call with ``old=`` warns with a ``DeprecationWarning`` and runs as if ``new=``
+    had been passed; a call that gives both (``new`` as a keyword or by position) is a
+    ``TypeError``.
+    """
+
+    def decorate(init: _Init) -> _Init:
+        params = list(inspect.signature(init).parameters)[1:]  # without self
+
+        @functools.wraps(init)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                owner = type(self).__name__
+                if new in kwargs or len(args) > params.index(new):
+                    raise TypeError(
+                        f"{owner}: got both {new}= and {old}= ({old} is the deprecated spelling of {new}); "
+                        f"pass only {new}"
+                    )
+                warnings.warn(
+                    f"{owner}: the keyword {old}= is deprecated; use {new}= (nanoGPT's spelling, as in GPTConfig)",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+            return init(self, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 @dataclass
@@ -45,31 +88,49 @@ class MultiHeadAttention(Module):
 
     Args:
         d_model: width of the input and output.
-        n_heads: number of heads; each works on ``d_model // n_heads`` channels.
+        n_head: number of heads; each works on ``d_model // n_head`` channels. (The old
+            spelling ``n_heads=`` still works, with a ``DeprecationWarning``.)
         dropout: dropout on the attention weights and on the output.
         causal: mask future positions (each position attends to itself and the past).
         bias: biases in the projections.
     """
 
-    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, causal: bool = True, bias: bool = True):
+    @_renamed_keywords(n_heads="n_head")
+    def __init__(self, d_model: int, n_head: int, dropout: float = 0.0, causal: bool = True, bias: bool = True):
         super().__init__()
-        if d_model % n_heads:
-            raise ValueError(f"MultiHeadAttention: d_model={d_model} is not divisible by n_heads={n_heads}")
-        self.n_heads = n_heads
+        if d_model % n_head:
+            raise ValueError(f"MultiHeadAttention: d_model={d_model} is not divisible by n_head={n_head}")
+        self.n_head = n_head
         self.causal = causal
         self.dropout = dropout
         self.qkv = Linear(d_model, 3 * d_model, bias=bias)
         self.proj = Linear(d_model, d_model, bias=bias)
         self.resid_drop = Dropout(dropout)
 
+    @property
+    def n_heads(self) -> int:
+        """Deprecated (read-only) alias of ``n_head``."""
+        warnings.warn(
+            "MultiHeadAttention: the attribute n_heads is deprecated; use n_head (nanoGPT's spelling, as in GPTConfig)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.n_head
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A module pickled before the rename holds ``n_heads`` in its __dict__.
+        if "n_heads" in state and "n_head" not in state:
+            state = {("n_head" if key == "n_heads" else key): value for key, value in state.items()}
+        self.__dict__.update(state)
+
     def forward(self, x: Tensor) -> Tensor:
         """Attend over the sequence: (B, T, C) -> (B, T, C)."""
         B, T, C = x.shape
-        hs = C // self.n_heads
+        hs = C // self.n_head
         q, k, v = ag.split(self.qkv(x), 3, axis=2)  # 3 x (B, T, C)
-        q = q.reshape(B, T, self.n_heads, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
-        k = k.reshape(B, T, self.n_heads, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
-        v = v.reshape(B, T, self.n_heads, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+        q = q.reshape(B, T, self.n_head, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+        k = k.reshape(B, T, self.n_head, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+        v = v.reshape(B, T, self.n_head, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
         y = F.scaled_dot_product_attention(
             q, k, v, dropout_p=self.dropout, is_causal=self.causal, training=self.training
         )  # (B, nh, T, hs)
@@ -93,12 +154,21 @@ class FeedForward(Module):
 
 
 class TransformerBlock(Module):
-    """A pre-norm transformer block: two residual branches, attention then feed-forward."""
+    """A pre-norm transformer block: two residual branches, attention then feed-forward.
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0, bias: bool = True):
+    Args:
+        d_model: width of the residual stream.
+        n_head: attention heads; must divide ``d_model`` (``n_heads=`` is the deprecated spelling).
+        d_ff: feed-forward width.
+        dropout: dropout on the attention weights and on the residual branches.
+        bias: biases in the Linear layers.
+    """
+
+    @_renamed_keywords(n_heads="n_head")
+    def __init__(self, d_model: int, n_head: int, d_ff: int, dropout: float = 0.0, bias: bool = True):
         super().__init__()
         self.ln1 = LayerNorm(d_model)
-        self.attn = MultiHeadAttention(d_model, n_heads, dropout, causal=True, bias=bias)
+        self.attn = MultiHeadAttention(d_model, n_head, dropout, causal=True, bias=bias)
         self.ln2 = LayerNorm(d_model)
         self.mlp = FeedForward(d_model, d_ff, dropout, bias=bias)
 

@@ -60,7 +60,7 @@ def test_create_graph_graphs_are_freed_too(no_cycle_collector):
 
 
 def test_a_module_graph_with_scope_records_and_hooks_is_freed(no_cycle_collector):
-    block = nn.TransformerBlock(d_model=8, n_heads=2, d_ff=16)
+    block = nn.TransformerBlock(d_model=8, n_head=2, d_ff=16)
     x = ag.tensor(np.random.default_rng(0).standard_normal((2, 4, 8)), requires_grad=True)
     out = block(x)
     out.register_hook(lambda g: g)

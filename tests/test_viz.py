@@ -368,7 +368,7 @@ def test_a_system_dot_is_drawn_with_by_the_graphviz_package(tmp_path, monkeypatc
 
 
 def test_a_missing_renderer_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(viz.shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr(viz.render.shutil, "which", lambda *args, **kwargs: None)
     assert viz.find_renderer() is None
     loss, _ = small_graph()
     with pytest.raises(viz.RendererNotFoundError, match="graphviz-pure"):

@@ -97,12 +97,12 @@ def layer_norm_backward(g: np.ndarray, cache: tuple, grads: dict, name: str) -> 
     return rstd * (gx - gx.mean(axis=-1, keepdims=True) - xhat * (gx * xhat).mean(axis=-1, keepdims=True))
 
 
-def attention(x: np.ndarray, p: dict, pre: str, n_heads: int) -> tuple[np.ndarray, tuple]:
+def attention(x: np.ndarray, p: dict, pre: str, n_head: int) -> tuple[np.ndarray, tuple]:
     """Causal multi-head self-attention of ``x`` (B, T, C)."""
     B, T, C = x.shape
-    hs = C // n_heads
+    hs = C // n_head
     qkv = linear(x, p[f"{pre}qkv.weight"], p[f"{pre}qkv.bias"])  # (B, T, 3C)
-    qkv = qkv.reshape(B, T, 3, n_heads, hs).transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs)
+    qkv = qkv.reshape(B, T, 3, n_head, hs).transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs)
     q, k, v = qkv[0], qkv[1], qkv[2]
     scale = 1.0 / math.sqrt(hs)
     scores = (q @ k.swapaxes(-1, -2)) * scale  # (B, nh, T, T)
@@ -128,10 +128,10 @@ def attention_backward(g: np.ndarray, cache: tuple, p: dict, pre: str, grads: di
     return linear_backward(gqkv, x, p[f"{pre}qkv.weight"], grads, f"{pre}qkv", True)
 
 
-def block_forward(x: np.ndarray, p: dict, pre: str, n_heads: int) -> tuple[np.ndarray, tuple]:
+def block_forward(x: np.ndarray, p: dict, pre: str, n_head: int) -> tuple[np.ndarray, tuple]:
     """One pre-norm block: x + attn(ln1(x)), then + mlp(ln2(.)) with GELU (tanh approximation)."""
     h1, ln1 = layer_norm(x, p[f"{pre}ln1.weight"], p[f"{pre}ln1.bias"])
-    a, att = attention(h1, p, f"{pre}attn.", n_heads)
+    a, att = attention(h1, p, f"{pre}attn.", n_head)
     x1 = x + a
     h2, ln2 = layer_norm(x1, p[f"{pre}ln2.weight"], p[f"{pre}ln2.bias"])
     f1 = linear(h2, p[f"{pre}mlp.fc1.weight"], p[f"{pre}mlp.fc1.bias"])
@@ -164,18 +164,18 @@ def torch_classes() -> dict[str, Any]:
     F = torch.nn.functional
 
     class Attention(torch.nn.Module):
-        def __init__(self, d: int, n_heads: int) -> None:
+        def __init__(self, d: int, n_head: int) -> None:
             super().__init__()
-            self.n_heads = n_heads
+            self.n_head = n_head
             self.qkv = torch.nn.Linear(d, 3 * d)
             self.proj = torch.nn.Linear(d, d)
 
         def forward(self, x: Any) -> Any:
             B, T, C = x.shape
             q, k, v = self.qkv(x).split(C, dim=2)
-            q = q.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)  # (B, nh, T, hs)
-            k = k.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)
-            v = v.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)
+            q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+            k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
 
@@ -189,10 +189,10 @@ def torch_classes() -> dict[str, Any]:
             return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
 
     class Block(torch.nn.Module):
-        def __init__(self, d: int, n_heads: int, d_ff: int) -> None:
+        def __init__(self, d: int, n_head: int, d_ff: int) -> None:
             super().__init__()
             self.ln1 = torch.nn.LayerNorm(d)
-            self.attn = Attention(d, n_heads)
+            self.attn = Attention(d, n_head)
             self.ln2 = torch.nn.LayerNorm(d)
             self.mlp = FeedForward(d, d_ff)
 
@@ -201,11 +201,11 @@ def torch_classes() -> dict[str, Any]:
             return x + self.mlp(self.ln2(x))
 
     class MiniGPT(torch.nn.Module):
-        def __init__(self, vocab: int, block_size: int, n_layer: int, d: int, n_heads: int, d_ff: int) -> None:
+        def __init__(self, vocab: int, block_size: int, n_layer: int, d: int, n_head: int, d_ff: int) -> None:
             super().__init__()
             self.tok_emb = torch.nn.Embedding(vocab, d)
             self.pos_emb = torch.nn.Embedding(block_size, d)
-            self.blocks = torch.nn.ModuleList([Block(d, n_heads, d_ff) for _ in range(n_layer)])
+            self.blocks = torch.nn.ModuleList([Block(d, n_head, d_ff) for _ in range(n_layer)])
             self.ln_f = torch.nn.LayerNorm(d)
             self.head = torch.nn.Linear(d, vocab, bias=False)
 
@@ -233,7 +233,7 @@ def make_init(config: dict[str, Any], seed: int) -> Init:
 
 def describe(config: dict[str, Any]) -> str:
     c = config
-    return f"B={c['batch']} T={c['T']} d={c['d']} heads={c['n_heads']} d_ff={c['d_ff']}, fwd+bwd"
+    return f"B={c['batch']} T={c['T']} d={c['d']} heads={c['n_head']} d_ff={c['d_ff']}, fwd+bwd"
 
 
 class NumpyBlock(Impl):
@@ -243,13 +243,13 @@ class NumpyBlock(Impl):
         self.p = cast(init.params, dtype)
         data = cast(init.data, dtype)
         self.x, self.g = data["x"], data["grad_out"]
-        self.n_heads = init.config["n_heads"]
+        self.n_head = init.config["n_head"]
         self._grads: dict[str, np.ndarray] | None = None
         self._out: np.ndarray | None = None
 
     def step(self) -> None:
         self._grads = None
-        out, cache = block_forward(self.x, self.p, "", self.n_heads)
+        out, cache = block_forward(self.x, self.p, "", self.n_head)
         grads: dict[str, np.ndarray] = {}
         grads["input"] = block_backward(self.g, cache, self.p, "", grads)
         self._grads, self._out = grads, out
@@ -269,7 +269,7 @@ class GradwireBlock(Impl):
 
     def __init__(self, init: Init, dtype: np.dtype) -> None:
         c = init.config
-        self.block = nn.TransformerBlock(c["d"], c["n_heads"], c["d_ff"])
+        self.block = nn.TransformerBlock(c["d"], c["n_head"], c["d_ff"])
         load_gradwire(self.block, init.params, dtype)
         data = cast(init.data, dtype)
         self.x = ag.Tensor(data["x"], requires_grad=True)
@@ -302,7 +302,7 @@ class TorchBlock(Impl):
     def __init__(self, init: Init, dtype: np.dtype) -> None:
         torch = torch_or_none()
         c = init.config
-        self.block = torch_classes()["Block"](c["d"], c["n_heads"], c["d_ff"])
+        self.block = torch_classes()["Block"](c["d"], c["n_head"], c["d_ff"])
         load_torch(self.block, init.params, dtype)
         self.x = torch.from_numpy(np.array(init.data["x"], dtype=dtype)).requires_grad_(True)
         self.g = torch.from_numpy(np.array(init.data["grad_out"], dtype=dtype))
@@ -330,8 +330,8 @@ WORKLOAD = Workload(
     title="TransformerBlock forward + backward",
     target=1.2,
     sizes={
-        "full": dict(batch=16, T=64, d=128, n_heads=4, d_ff=512),
-        "small": dict(batch=2, T=8, d=16, n_heads=2, d_ff=32),
+        "full": dict(batch=16, T=64, d=128, n_head=4, d_ff=512),
+        "small": dict(batch=2, T=8, d=16, n_head=2, d_ff=32),
     },
     make_init=make_init,
     impls={"numpy": NumpyBlock, "gradwire": GradwireBlock, "torch": TorchBlock},

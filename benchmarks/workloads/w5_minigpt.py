@@ -60,7 +60,7 @@ def describe(config: dict[str, Any]) -> str:
     c = config
     return (
         f"{c['n_layer']} blocks, vocab {c['vocab']}, B={c['batch']} T={c['T']} d={c['d']} "
-        f"heads={c['n_heads']} d_ff={c['d_ff']}, Adam"
+        f"heads={c['n_head']} d_ff={c['d_ff']}, Adam"
     )
 
 
@@ -71,7 +71,7 @@ class NumpyGPT(Impl):
         c = init.config
         self.p = cast(init.params, dtype)
         self.idx, self.targets = init.data["idx"], init.data["targets"]
-        self.n_layer, self.n_heads = c["n_layer"], c["n_heads"]
+        self.n_layer, self.n_head = c["n_layer"], c["n_head"]
         self.opt = NumpyAdam(c["lr"])
         self._grads: dict[str, np.ndarray] | None = None
         self._loss = np.nan
@@ -83,7 +83,7 @@ class NumpyGPT(Impl):
         x = p["tok_emb.weight"][idx] + p["pos_emb.weight"][:T]  # (B, T, C)
         caches = []
         for i in range(self.n_layer):
-            x, cache = block_forward(x, p, f"blocks.{i}.", self.n_heads)
+            x, cache = block_forward(x, p, f"blocks.{i}.", self.n_head)
             caches.append(cache)
         h, ln_f = layer_norm(x, p["ln_f.weight"], p["ln_f.bias"])
         C = h.shape[-1]
@@ -130,7 +130,7 @@ class GradwireGPT(Impl):
             vocab_size=c["vocab"],
             block_size=c["T"],
             n_layer=c["n_layer"],
-            n_head=c["n_heads"],
+            n_head=c["n_head"],
             d_model=c["d"],
             d_ff=c["d_ff"],
             dropout=0.0,
@@ -170,7 +170,7 @@ class TorchGPT(Impl):
     def __init__(self, init: Init, dtype: np.dtype) -> None:
         torch = torch_or_none()
         c = init.config
-        self.model = torch_classes()["MiniGPT"](c["vocab"], c["T"], c["n_layer"], c["d"], c["n_heads"], c["d_ff"])
+        self.model = torch_classes()["MiniGPT"](c["vocab"], c["T"], c["n_layer"], c["d"], c["n_head"], c["d_ff"])
         load_torch(self.model, init.params, dtype)
         self.idx = torch.from_numpy(init.data["idx"].astype(np.int64))
         self.targets = torch.from_numpy(init.data["targets"].astype(np.int64)).reshape(-1)
@@ -201,8 +201,8 @@ WORKLOAD = Workload(
     title="MiniGPT training step",
     target=1.2,
     sizes={
-        "full": dict(vocab=65, T=64, batch=16, d=128, n_heads=4, d_ff=512, n_layer=2, lr=1e-3),
-        "small": dict(vocab=11, T=8, batch=2, d=16, n_heads=2, d_ff=32, n_layer=2, lr=1e-3),
+        "full": dict(vocab=65, T=64, batch=16, d=128, n_head=4, d_ff=512, n_layer=2, lr=1e-3),
+        "small": dict(vocab=11, T=8, batch=2, d=16, n_head=2, d_ff=32, n_layer=2, lr=1e-3),
     },
     make_init=make_init,
     impls={"numpy": NumpyGPT, "gradwire": GradwireGPT, "torch": TorchGPT},

@@ -1,5 +1,6 @@
 """The mini Transformer: shapes, weight layout, a NumPy reference, causality, gradients, generation."""
 
+import pickle
 import time
 
 import numpy as np
@@ -20,13 +21,13 @@ def _tiny_gpt(**overrides):
     return MiniGPT(config)
 
 
-def _reference_attention(x, qkv_w, qkv_b, proj_w, proj_b, n_heads):
+def _reference_attention(x, qkv_w, qkv_b, proj_w, proj_b, n_head):
     """Causal multi-head attention written directly from the paper, in NumPy."""
     B, T, C = x.shape
-    hs = C // n_heads
+    hs = C // n_head
     q, k, v = np.split(x @ qkv_w.T + qkv_b, 3, axis=-1)
     heads = []
-    for h in range(n_heads):
+    for h in range(n_head):
         part = slice(h * hs, (h + 1) * hs)
         scores = q[..., part] @ k[..., part].transpose(0, 2, 1) / np.sqrt(hs)
         scores = np.where(np.tril(np.ones((T, T), dtype=bool)), scores, -np.inf)
@@ -38,12 +39,12 @@ def _reference_attention(x, qkv_w, qkv_b, proj_w, proj_b, n_heads):
 
 def test_attention_matches_a_numpy_reference():
     nn.manual_seed(1)
-    attn = MultiHeadAttention(d_model=12, n_heads=3)
+    attn = MultiHeadAttention(d_model=12, n_head=3)
     x = _x((2, 5, 12), dtype=np.float32)
     expected = _reference_attention(
         x.data.astype(np.float64),
         *(p.data.astype(np.float64) for p in (attn.qkv.weight, attn.qkv.bias, attn.proj.weight, attn.proj.bias)),
-        n_heads=3,
+        n_head=3,
     )
     out = attn(x)
     assert out.shape == (2, 5, 12) and out.dtype == np.float32
@@ -65,7 +66,7 @@ def test_parameter_names_and_shapes_follow_the_documented_layout():
 
 def test_block_output_position_t_has_exactly_zero_gradient_from_later_positions():
     nn.manual_seed(2)
-    block = TransformerBlock(d_model=8, n_heads=2, d_ff=16)
+    block = TransformerBlock(d_model=8, n_head=2, d_ff=16)
     x = _x((2, 6, 8))
     out = block(x)
     for t in range(6):
@@ -89,9 +90,9 @@ def test_minigpt_logits_at_t_ignore_later_tokens_by_the_engine():
 @pytest.mark.parametrize(
     "build, shape",
     [
-        (lambda: MultiHeadAttention(d_model=6, n_heads=2), (2, 4, 6)),
+        (lambda: MultiHeadAttention(d_model=6, n_head=2), (2, 4, 6)),
         (lambda: FeedForward(d_model=6, d_ff=10), (2, 3, 6)),
-        (lambda: TransformerBlock(d_model=6, n_heads=3, d_ff=8), (1, 4, 6)),
+        (lambda: TransformerBlock(d_model=6, n_head=3, d_ff=8), (1, 4, 6)),
     ],
 )
 def test_transformer_parts_pass_gradcheck_over_inputs_and_all_parameters(build, shape):
@@ -113,7 +114,7 @@ def test_minigpt_rejects_sequences_longer_than_its_block_size():
 
 def test_heads_must_divide_the_width():
     with pytest.raises(ValueError, match="not divisible"):
-        MultiHeadAttention(d_model=10, n_heads=3)
+        MultiHeadAttention(d_model=10, n_head=3)
 
 
 def test_dropout_is_active_in_training_and_off_in_eval():
@@ -173,3 +174,71 @@ def test_generate_rejects_meaningless_top_k_and_temperature():
         model.generate(np.zeros((1, 1), dtype=np.int64), 2, top_k=0)
     with pytest.raises(ValueError, match="temperature must be >= 0"):
         model.generate(np.zeros((1, 1), dtype=np.int64), 2, temperature=-1.0)
+
+
+# ───────────── n_head, and the deprecated spelling n_heads ─────────────
+
+_BUILDERS = {
+    "MultiHeadAttention": lambda **heads: MultiHeadAttention(d_model=8, **heads),
+    "TransformerBlock": lambda **heads: TransformerBlock(d_model=8, d_ff=16, **heads),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BUILDERS))
+def test_the_old_keyword_n_heads_warns_and_builds_the_same_module(name):
+    build = _BUILDERS[name]
+    nn.manual_seed(4)
+    new = build(n_head=2)
+    nn.manual_seed(4)
+    with pytest.warns(DeprecationWarning, match=rf"{name}: the keyword n_heads= is deprecated; use n_head=") as record:
+        old = build(n_heads=2)
+    assert len(record) == 1 and record[0].filename == __file__  # stacklevel points at the caller
+    assert {k: p.shape for k, p in old.named_parameters()} == {k: p.shape for k, p in new.named_parameters()}
+    for (_, a), (_, b) in zip(old.named_parameters(), new.named_parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+    x = _x((2, 5, 8))
+    np.testing.assert_array_equal(old(x).data, new(x).data)
+
+
+def test_positional_head_counts_still_work_without_a_warning(recwarn):
+    nn.manual_seed(4)
+    attn = MultiHeadAttention(8, 2, 0.0, True, False)
+    block = TransformerBlock(8, 4, 16, 0.0, True)
+    assert attn.n_head == 2 and attn.proj.bias is None and block.attn.n_head == 4
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: MultiHeadAttention(d_model=8, n_head=2, n_heads=2),
+        lambda: MultiHeadAttention(8, 2, n_heads=2),
+        lambda: TransformerBlock(d_model=8, n_head=2, n_heads=2, d_ff=16),
+        lambda: TransformerBlock(8, 2, 16, n_heads=2),
+    ],
+)
+def test_passing_both_n_head_and_n_heads_is_a_type_error_naming_both(build):
+    with pytest.raises(TypeError, match=r"got both n_head= and n_heads="):
+        build()
+
+
+def test_the_n_heads_attribute_is_a_read_only_alias_that_warns():
+    attn = MultiHeadAttention(d_model=12, n_head=3)
+    assert attn.n_head == 3
+    with pytest.warns(DeprecationWarning, match=r"MultiHeadAttention: the attribute n_heads is deprecated; use n_head"):
+        assert attn.n_heads == 3
+    with pytest.raises(AttributeError):
+        attn.n_heads = 4
+    assert attn.n_head == 3
+
+
+def test_attention_pickles_and_unpickles_modules_saved_with_the_old_attribute():
+    nn.manual_seed(6)
+    attn = MultiHeadAttention(d_model=8, n_head=2)
+    x = _x((1, 4, 8))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(attn))(x).data, attn(x).data)
+    old_state = {("n_heads" if k == "n_head" else k): v for k, v in attn.__dict__.items()}  # before the rename
+    revived = MultiHeadAttention.__new__(MultiHeadAttention)
+    revived.__setstate__(old_state)
+    assert revived.n_head == 2 and "n_heads" not in revived.__dict__
+    np.testing.assert_array_equal(revived(x).data, attn(x).data)
