@@ -3,7 +3,7 @@
 A composite op records a node per step and keeps each step's inputs for backward; a fused
 one runs its forward as a few in-place NumPy calls, saves only what its rule needs and
 runs its gradient as one helper node. Every rule is still written in Tensor operations
-(the helpers are primitives too), so gradients of gradients work. `tests/test_fused.py`
+(the helpers are primitives too), so gradients of gradients work. `tests/autograd/test_fused.py`
 checks each against the composite it replaces.
 
 - ``gelu`` (+ ``gelu_backward``): the tanh-approximated GELU of GPT-2.
