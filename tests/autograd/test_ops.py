@@ -2,12 +2,12 @@
 
 `SPECS` (in `op_specs.py` beside this file) holds one `OpSpec` per primitive in
 `autograd.primitive.REGISTRY`: how to reach it through the public API, its NumPy reference,
-how shapes and attributes are drawn and which
-domains and kinks its inputs keep to. Parametrized tests check the forward against NumPy,
-first- and second-order gradients against finite differences, float32 preservation and
-that non-differentiable results never require grad. A guard test fails when a primitive
-has no spec. Explicit tests below the table pin down the cases a table draws too rarely:
-indexing with repeated indices, ties, matmul's 1-D and batched forms, extreme logits.
+how shapes and attributes are drawn and which domains and kinks its inputs keep to.
+Parametrized tests check the forward against NumPy, first- and second-order gradients
+against finite differences, float32 preservation and that non-differentiable results never
+require grad. A guard test fails when a primitive has no spec. Explicit tests below the
+table pin down the cases a table draws too rarely: indexing with repeated indices, ties,
+matmul's 1-D and batched forms, extreme logits.
 """
 
 from __future__ import annotations
