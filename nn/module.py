@@ -87,6 +87,8 @@ class Module:
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "training", True)
 
@@ -98,18 +100,25 @@ class Module:
         elif isinstance(value, Module):
             self.add_module(name, value)
         else:
-            registry = self.__dict__.get("_parameters")
-            if registry is not None:
-                registry.pop(name, None)
-                self.__dict__["_modules"].pop(name, None)
+            buffers = self.__dict__.get("_buffers")
+            if buffers is not None and name in buffers:  # assigning to a buffer replaces its tensor, as in PyTorch
+                self._buffers[name] = _as_buffer(value, f"{type(self).__name__}.{name}")
+                object.__setattr__(self, name, self._buffers[name])
+                return
+            self._unregister(name)
             object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
+        self._unregister(name)
+        object.__delattr__(self, name)
+
+    def _unregister(self, name: str) -> None:
         registry = self.__dict__.get("_parameters")
         if registry is not None:
             registry.pop(name, None)
             self.__dict__["_modules"].pop(name, None)
-        object.__delattr__(self, name)
+            self.__dict__.get("_buffers", {}).pop(name, None)  # .get: modules pickled before buffers existed
+            self.__dict__.get("_non_persistent_buffers", set()).discard(name)
 
     def _registry(self) -> None:
         if "_parameters" not in self.__dict__:
@@ -129,9 +138,40 @@ class Module:
         if not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter, got {type(param).__name__}")
         _check_name(name)
-        self._modules.pop(name, None)
+        self._unregister(name)
         self._parameters[name] = param
         object.__setattr__(self, name, param)
+
+    def register_buffer(self, name: str, tensor: Tensor | np.ndarray | None, persistent: bool = True) -> None:
+        """Register a tensor that belongs to the module's state but is not learned (running statistics, a mask).
+
+        A buffer never requires grad and is not among `parameters`, so optimizers leave it
+        alone. A persistent buffer is saved by `state_dict` and loaded by `load_state_dict`
+        (after the module's own parameters, as in PyTorch); a non-persistent one (a causal mask
+        rebuilt by ``__init__``) is not. Assigning ``self.name = tensor`` later replaces it.
+
+        Args:
+            name: an attribute name without dots, not already a parameter, sub-module or attribute.
+            tensor: the value (an ndarray is wrapped in a Tensor), or None for a slot that is
+                filled later (skipped by `state_dict`).
+            persistent: include it in `state_dict`.
+        """
+        self._registry()
+        if not isinstance(name, str):
+            raise TypeError(f"register_buffer: the name must be a string, got {type(name).__name__}")
+        _check_name(name)
+        if name in self._parameters or name in self._modules:
+            kind = "parameter" if name in self._parameters else "sub-module"
+            raise KeyError(f"register_buffer: {name!r} is already a {kind} of {type(self).__name__}")
+        if name not in self._buffers and name in self.__dict__:
+            raise KeyError(f"register_buffer: attribute {name!r} already exists on {type(self).__name__}")
+        value = _as_buffer(tensor, f"register_buffer({name!r})")
+        self._buffers[name] = value
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+        object.__setattr__(self, name, value)
 
     def add_module(self, name: str, module: Module) -> None:
         """Register ``module`` as a sub-module under ``name`` (what ``self.name = module`` does).
@@ -243,6 +283,33 @@ class Module:
                     seen.add(id(param))
                     yield param
 
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        """Every buffer (None slots left out) with its dotted name, in the order of `named_parameters`.
+
+        Args:
+            prefix: prepended to every name.
+            recurse: include the buffers of sub-modules.
+            remove_duplicate: yield a buffer shared by several modules only once.
+
+        Returns:
+            An iterator of ``(dotted name, tensor)``.
+        """
+        seen: set[int] = set()
+        modules = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, buffer in module.__dict__.get("_buffers", {}).items():
+                if buffer is None or (remove_duplicate and id(buffer) in seen):
+                    continue
+                seen.add(id(buffer))
+                yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer, each once (the order of `named_buffers`)."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
     def num_parameters(self, trainable_only: bool = False) -> int:
         """The number of scalars in the parameters (shared parameters counted once).
 
@@ -326,18 +393,33 @@ class Module:
     # ───────────── saving and loading ─────────────
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter's values, by dotted name, in registration order.
+        """Copies of every parameter's and persistent buffer's values, by dotted name.
 
-        A parameter shared by several modules appears under each of its names, so that a
-        model loads the same way whichever name it reaches it by (PyTorch does the same).
+        Each module contributes its parameters, then its persistent buffers, then its
+        sub-modules' entries (PyTorch's order). A parameter shared by several modules (tied
+        weights) appears under each of its names, so that a model loads the same way whichever
+        name it reaches it by (PyTorch does the same).
 
         Returns:
             A dict from name to a fresh ndarray.
         """
-        return {name: param.data.copy() for name, param in self.named_parameters(remove_duplicate=False)}
+        return {name: tensor.data.copy() for name, tensor in self._state_tensors()}
+
+    def _state_tensors(self) -> list[tuple[str, Tensor]]:
+        """``(dotted name, tensor)`` of everything `state_dict` saves, every name of a shared tensor included."""
+        entries = []
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            dotted = f"{module_name}." if module_name else ""
+            entries.extend((dotted + name, param) for name, param in module._parameters.items())
+            entries.extend(
+                (dotted + name, buffer)
+                for name, buffer in module.__dict__.get("_buffers", {}).items()
+                if buffer is not None and name not in module._non_persistent_buffers
+            )
+        return entries
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> LoadResult:
-        """Copy values into the parameters, in place, so optimizers holding them see the new values.
+        """Copy values into the parameters and persistent buffers, in place, so optimizers holding them see them.
 
         Every check runs before anything is copied, so a failed load changes nothing.
 
@@ -352,7 +434,7 @@ class Module:
             StateDictKeyError: (a KeyError) with ``strict``, naming every missing and unexpected key.
             ValueError: when a value's shape or dtype differs from its parameter's (always checked).
         """
-        own = dict(self.named_parameters(remove_duplicate=False))
+        own = dict(self._state_tensors())
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
         if strict and (missing or unexpected):
@@ -371,12 +453,12 @@ class Module:
             if value.shape != param.shape:
                 raise ValueError(
                     f"load_state_dict for {type(self).__name__}: shape mismatch for {name!r}: "
-                    f"the checkpoint has {value.shape}, the module's parameter has {param.shape}"
+                    f"the checkpoint has {value.shape}, the module's {_kind(param)} has {param.shape}"
                 )
             if value.dtype != param.dtype:
                 raise ValueError(
                     f"load_state_dict for {type(self).__name__}: dtype mismatch for {name!r}: "
-                    f"the checkpoint has {value.dtype}, the module's parameter has {param.dtype}"
+                    f"the checkpoint has {value.dtype}, the module's {_kind(param)} has {param.dtype}"
                 )
             updates.append((param, value))
         for param, value in updates:
@@ -397,6 +479,25 @@ class Module:
             return f"{type(self).__name__}({''.join(lines)})"
         body = "\n".join("  " + line for line in "\n".join(lines).splitlines())
         return f"{type(self).__name__}(\n{body}\n)"
+
+
+def _kind(tensor: Tensor) -> str:
+    return "parameter" if isinstance(tensor, Parameter) else "buffer"
+
+
+def _as_buffer(value: Any, where: str) -> Tensor | None:
+    """A buffer's value as a Tensor that does not require grad (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, Parameter):
+        raise TypeError(f"{where}: a Parameter is learned; register it with register_parameter, not as a buffer")
+    if isinstance(value, Tensor):
+        if value.requires_grad:
+            raise ValueError(f"{where}: a buffer must not require grad; pass tensor.detach()")
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor(value)
+    raise TypeError(f"{where}: a buffer is a Tensor, an ndarray or None, got {type(value).__name__}")
 
 
 def _check_name(name: str) -> None:

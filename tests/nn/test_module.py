@@ -548,3 +548,114 @@ def test_named_modules_can_keep_duplicates():
     net.b = shared
     assert [n for n, _ in net.named_modules(remove_duplicate=False)] == ["", "a", "b"]
     assert [n for n, _ in net.named_modules(prefix="top")] == ["top", "top.a"]
+
+
+# ───────────── buffers ─────────────
+
+
+class Normed(Module):
+    """A parameter, a persistent buffer (running mean), a non-persistent one (a mask) and a child."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = Parameter(np.ones(3, dtype=np.float32))
+        self.register_buffer("running_mean", np.zeros(3, dtype=np.float32))
+        self.register_buffer("steps", np.array(0, dtype=np.int64))
+        self.register_buffer("mask", np.tril(np.ones((2, 2), dtype=bool)), persistent=False)
+        self.child = Affine(3)
+
+
+def test_buffers_are_state_but_not_parameters():
+    m = Normed()
+    assert [n for n, _ in m.named_parameters()] == ["weight", "child.scale", "child.shift"]
+    assert [n for n, _ in m.named_buffers()] == ["running_mean", "steps", "mask"]
+    assert all(not b.requires_grad for b in m.buffers())
+    # PyTorch's order: own parameters, own persistent buffers, then the children
+    assert list(m.state_dict()) == ["weight", "running_mean", "steps", "child.scale", "child.shift"]
+    assert m.state_dict()["steps"].dtype == np.int64
+
+
+def test_buffer_state_dict_order_matches_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for state_dict order")
+
+    class TorchNormed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.ones(3))
+            self.register_buffer("running_mean", torch.zeros(3))
+            self.register_buffer("steps", torch.tensor(0))
+            self.register_buffer("mask", torch.ones(2, 2).tril().bool(), persistent=False)
+            self.child = torch.nn.Module()
+            self.child.scale = torch.nn.Parameter(torch.ones(3))
+            self.child.shift = torch.nn.Parameter(torch.ones(3))
+
+    assert list(Normed().state_dict()) == list(TorchNormed().state_dict())
+
+
+def test_assigning_to_a_buffer_replaces_it_and_load_fills_it_in_place():
+    m = Normed()
+    m.running_mean = np.full(3, 2.0, dtype=np.float32)
+    assert isinstance(m.running_mean, ag.Tensor)
+    np.testing.assert_array_equal(m.state_dict()["running_mean"], [2.0, 2.0, 2.0])
+    held = m.running_mean.data
+    state = m.state_dict()
+    state["running_mean"] = np.arange(3, dtype=np.float32)
+    state["steps"] = np.array(7, dtype=np.int64)
+    m.load_state_dict(state)
+    assert m.running_mean.data is held  # in place, like parameters
+    np.testing.assert_array_equal(held, [0.0, 1.0, 2.0])
+    assert m.steps.item() == 7
+
+
+def test_loading_reports_a_missing_buffer_and_checks_its_dtype():
+    m = Normed()
+    state = m.state_dict()
+    del state["steps"]
+    with pytest.raises(StateDictKeyError, match="missing keys: steps"):
+        m.load_state_dict(state)
+    state = m.state_dict()
+    state["steps"] = np.array(1.5)
+    with pytest.raises(ValueError, match="dtype mismatch for 'steps'.*the module's buffer has int64"):
+        m.load_state_dict(state)
+
+
+def test_a_none_buffer_is_a_slot_left_out_of_the_state():
+    m = Module()
+    m.register_buffer("later", None)
+    assert list(m.named_buffers()) == [] and m.state_dict() == {}
+    m.later = np.ones(2)
+    assert [n for n, _ in m.named_buffers()] == ["later"]
+
+
+def test_deleting_or_reassigning_a_buffer_unregisters_it():
+    m = Normed()
+    del m.running_mean
+    assert "running_mean" not in m.state_dict()
+    m.weight = None  # a parameter slot assigned a non-parameter is unregistered too
+    assert "weight" not in m.state_dict()
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda m: m.register_buffer("weight", np.ones(3)), KeyError, "'weight' is already a parameter"),
+        (lambda m: m.register_buffer("child", np.ones(3)), KeyError, "'child' is already a sub-module"),
+        (lambda m: m.register_buffer("a.b", np.ones(3)), KeyError, "dot"),
+        (lambda m: m.register_buffer("p", Parameter(np.ones(3))), TypeError, "a Parameter is learned"),
+        (lambda m: m.register_buffer("p", ag.tensor([1.0], requires_grad=True)), ValueError, "must not require grad"),
+        (lambda m: m.register_buffer("p", [1.0, 2.0]), TypeError, "a Tensor, an ndarray or None, got list"),
+        (lambda m: setattr(m, "running_mean", 3.0), TypeError, "Normed.running_mean: a buffer is a Tensor"),
+    ],
+)
+def test_bad_buffers_are_refused_with_a_reason(call, error, message):
+    with pytest.raises(error, match=message):
+        call(Normed())
+
+
+def test_shared_buffers_are_listed_once():
+    m = Module()
+    m.a, m.b = Normed(), Normed()
+    m.b.running_mean = m.a.running_mean
+    names = [n for n, _ in m.named_buffers()]
+    assert "a.running_mean" in names and "b.running_mean" not in names
+    assert "b.running_mean" in m.state_dict()  # every name is saved, as for tied parameters
