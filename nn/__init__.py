@@ -16,7 +16,7 @@ from . import functional as F
 from .checks import gradcheck_module
 from .data import ArrayDataset, DataLoader, random_split, train_test_split, train_val_split
 from .layers import GELU, MLP, Dropout, Embedding, LayerNorm, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .module import LoadResult, Module, ModuleList, Parameter, StateDictKeyError, functional_call
+from .module import LoadResult, Module, ModuleDict, ModuleList, Parameter, StateDictKeyError, functional_call
 from .random import default_rng, manual_seed
 from .serialization import load, save
 from .train import History, accuracy, evaluate, fit, predict, r2_score
@@ -38,6 +38,7 @@ __all__ = [
     "LoadResult",
     "MiniGPT",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "MultiHeadAttention",
     "Parameter",

@@ -561,6 +561,68 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList has no forward: iterate over it in the owning module's forward")
 
 
+class ModuleDict(Module):
+    """An ordered dict of sub-modules, registered under their keys (``transformer.wte.weight``).
+
+    Like PyTorch's ``nn.ModuleDict``: keys are strings without dots, iteration yields the
+    keys in insertion order, and ``d.name`` works as well as ``d["name"]``.
+
+    Args:
+        modules: the initial modules, a mapping or an iterable of ``(key, module)`` pairs.
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        try:
+            return self._modules[key]
+        except KeyError:
+            raise KeyError(f"ModuleDict has no module {key!r} (keys: {', '.join(self._modules) or 'none'})") from None
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict[{key!r}]: expected a Module, got {type(module).__name__}")
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # noqa: B018  (raises the KeyError above for a missing key)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._modules))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> list[str]:
+        """The keys, in insertion order."""
+        return list(self._modules)
+
+    def values(self) -> list[Module]:
+        """The modules, in insertion order."""
+        return list(self._modules.values())
+
+    def items(self) -> list[tuple[str, Module]]:
+        """``(key, module)`` pairs, in insertion order."""
+        return list(self._modules.items())
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace modules from a mapping or from ``(key, module)`` pairs."""
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in pairs:
+            self[key] = module
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """A ModuleDict only holds modules; calling it is an error."""
+        raise NotImplementedError("ModuleDict has no forward: use its modules in the owning module's forward")
+
+
 def functional_call(
     module: Module, parameters: Mapping[str, Tensor], args: Any = (), kwargs: Mapping[str, Any] | None = None
 ) -> Any:

@@ -659,3 +659,43 @@ def test_shared_buffers_are_listed_once():
     names = [n for n, _ in m.named_buffers()]
     assert "a.running_mean" in names and "b.running_mean" not in names
     assert "b.running_mean" in m.state_dict()  # every name is saved, as for tied parameters
+
+
+# ───────────── ModuleDict ─────────────
+
+
+def test_module_dict_registers_under_its_keys_in_order():
+    from nn import ModuleDict
+
+    d = ModuleDict({"wte": Affine(2), "h": ModuleList([Affine(2, seed=1)])})
+    d["ln_f"] = Affine(2, seed=2)
+    assert list(d) == ["wte", "h", "ln_f"] == d.keys()
+    assert d.wte is d["wte"] and "h" in d and len(d) == 3
+    assert list(d.state_dict()) == ["wte.scale", "wte.shift", "h.0.scale", "h.0.shift", "ln_f.scale", "ln_f.shift"]
+    del d["h"]
+    assert list(d) == ["wte", "ln_f"] and "h.0.scale" not in d.state_dict()
+
+
+def test_module_dict_state_dict_keys_match_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for state_dict keys")
+    from nn import Embedding, LayerNorm, ModuleDict
+
+    ours = ModuleDict(dict(wte=Embedding(5, 3), h=ModuleList([LayerNorm(3)]), ln_f=LayerNorm(3)))
+    theirs = torch.nn.ModuleDict(
+        dict(wte=torch.nn.Embedding(5, 3), h=torch.nn.ModuleList([torch.nn.LayerNorm(3)]), ln_f=torch.nn.LayerNorm(3))
+    )
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_module_dict_errors_name_the_key():
+    from nn import ModuleDict
+
+    d = ModuleDict({"a": Affine(2)})
+    with pytest.raises(KeyError, match="ModuleDict has no module 'b' \\(keys: a\\)"):
+        d["b"]
+    with pytest.raises(TypeError, match="ModuleDict\\['c'\\]: expected a Module, got int"):
+        d["c"] = 3
+    with pytest.raises(KeyError, match="without dots"):
+        d["x.y"] = Affine(2)
+    with pytest.raises(NotImplementedError, match="ModuleDict has no forward"):
+        d(ag.tensor([1.0]))
