@@ -11,7 +11,7 @@ checks each against the composite it replaces.
 - ``mse_loss`` (+ ``mse_loss_backward``).
 - ``layer_norm`` (+ ``layer_norm_backward``): standardization over trailing axes.
 - ``cross_entropy`` (+ ``cross_entropy_backward``): log-softmax and the pick of the
-  target class, with ignored rows and label smoothing.
+  target class, with ignored rows, label smoothing and class weights.
 """
 
 from __future__ import annotations
@@ -287,51 +287,87 @@ layer_norm = Unary(
 # ───────────────────────────── softmax cross-entropy ─────────────────────────────
 # cross_entropy takes (M, C) logits and fixed per-row data: the target class of each row, a
 # weight per row (1/n for a mean over n counted rows, 1 for a sum, 0 for an ignored row) and
-# the label smoothing eps. Row i's loss is (1 - eps) (-log p_i[t_i]) + eps mean_c(-log p_i[c]),
-# times its weight; its gradient is weight_i (p_i - q_i) with q_i = (1 - eps) onehot(t_i) + eps / C.
+# the label smoothing eps, and optionally class weights w (C,) (PyTorch's ``weight``). Row i's
+# loss is weight_i * sum_c r_ic (-log p_ic), with r_i = (1 - eps) w[t_i] onehot(t_i) + (eps / C) w
+# (w = 1 without class weights: r_i is then the smoothed target distribution q_i); its gradient
+# is weight_i (s_i p_i - r_i) with s_i = sum_c r_ic = (1 - eps) w[t_i] + (eps / C) sum(w) (1 without
+# class weights). Without smoothing, class weights are one factor per row: callers fold them
+# into ``weight`` and keep the fast path.
 
 
-def _cross_entropy(logits, target, weight, smoothing, reduce):
+def _cross_entropy(logits, target, weight, smoothing, reduce, class_weight=None):
     shifted, _ = _shift(logits, -1)
     # + tiny: an all -inf row gives log(tiny) rather than log(0) and its warning
     logsumexp = np.log(np.exp(shifted).sum(axis=-1) + _tiny(shifted.dtype))
     losses = logsumexp - shifted[np.arange(shifted.shape[0]), target]
+    if class_weight is not None:
+        losses *= class_weight[target]
     if smoothing:
         losses *= 1.0 - smoothing
-        losses += smoothing * (logsumexp - shifted.sum(axis=-1) * (1.0 / shifted.shape[-1]))
+        if class_weight is None:
+            losses += smoothing * (logsumexp - shifted.sum(axis=-1) * (1.0 / shifted.shape[-1]))
+        else:  # (eps / C) sum_c w_c (logsumexp - shifted_c)
+            losses += (smoothing / shifted.shape[-1]) * (class_weight.sum() * logsumexp - shifted @ class_weight)
     if not weight.all():
         losses[weight == 0] = 0  # an ignored row adds nothing, even where its logits are -inf (inf * 0)
     losses *= weight
     return losses.sum() if reduce else losses
 
 
-def _target_distribution(shape: tuple, target, smoothing, dtype) -> np.ndarray:
-    """q = (1 - eps) onehot(target) + eps / C, for rows of C classes."""
-    q = np.full(shape, smoothing / shape[-1], dtype=dtype)
-    q[np.arange(shape[0]), target] += 1.0 - smoothing
-    return q
+def _target_weights(shape: tuple, target, smoothing, dtype, class_weight) -> tuple[np.ndarray, np.ndarray | float]:
+    """r = (1 - eps) w[target] onehot(target) + (eps / C) w for rows of C classes, and its row sums s.
+
+    Without class weights (w = 1), r is q = (1 - eps) onehot(target) + eps / C and s is 1.
+    """
+    rows = np.arange(shape[0])
+    if class_weight is None:
+        r = np.full(shape, smoothing / shape[-1], dtype=dtype)
+        r[rows, target] += 1.0 - smoothing
+        return r, 1.0
+    r = np.zeros(shape, dtype=dtype)
+    r += class_weight * (smoothing / shape[-1])
+    r[rows, target] += class_weight[target] * (1.0 - smoothing)
+    return r, _row_totals(target, smoothing, class_weight, shape[-1])
 
 
-def _cross_entropy_backward(g, logits, target, weight, smoothing):
+def _row_totals(target, smoothing, class_weight, n_classes) -> np.ndarray:
+    """s_i = sum_c r_ic = (1 - eps) w[t_i] + (eps / C) sum(w), the weight of softmax in row i's gradient."""
+    return class_weight[target] * (1.0 - smoothing) + (smoothing / n_classes) * class_weight.sum()
+
+
+def _cross_entropy_backward(g, logits, target, weight, smoothing, class_weight=None):
     p, _ = _shift(logits, -1)  # a fresh array: softmax is built in it, in place
     np.exp(p, out=p)
     p /= p.sum(axis=-1, keepdims=True) + _tiny(p.dtype)  # + tiny: an all -inf row gives 0, not 0 / 0
-    p[np.arange(p.shape[0]), target] -= 1.0 - smoothing
-    if smoothing:
-        p -= smoothing / p.shape[-1]
+    rows = np.arange(p.shape[0])
+    if class_weight is None:
+        p[rows, target] -= 1.0 - smoothing
+        if smoothing:
+            p -= smoothing / p.shape[-1]
+    else:
+        p *= _row_totals(target, smoothing, class_weight, p.shape[-1])[:, None]  # s_i p_i
+        p[rows, target] -= class_weight[target] * (1.0 - smoothing)
+        if smoothing:
+            p -= class_weight * (smoothing / p.shape[-1])
     p *= (g * weight)[:, None]  # g is 0-d (a reduced loss) or one value per row
     return p
 
 
-def _vjp_cross_entropy_backward_g(g2, out, g, logits, target, weight, smoothing):
-    q = _target_distribution(logits.shape, target, smoothing, logits.dtype)
-    return (g2 * (logits.softmax(-1) - q)).sum(-1) * weight  # (M,); summed to g's shape by Binary
-
-
-def _vjp_cross_entropy_backward_logits(g2, out, g, logits, target, weight, smoothing):
+def _vjp_cross_entropy_backward_g(g2, out, g, logits, target, weight, smoothing, class_weight=None):
+    r, s = _target_weights(logits.shape, target, smoothing, logits.dtype, class_weight)
     p = logits.softmax(-1)
-    u = g2 * (g * weight).reshape((-1, 1))
-    return p * (u - (p * u).sum(-1, keepdims=True))  # softmax's VJP: g * weight is constant in the logits
+    if class_weight is not None:
+        p = p * s[:, None]
+    return (g2 * (p - r)).sum(-1) * weight  # (M,); summed to g's shape by Binary
+
+
+def _vjp_cross_entropy_backward_logits(g2, out, g, logits, target, weight, smoothing, class_weight=None):
+    p = logits.softmax(-1)
+    scale = g * weight  # constant in the logits, like s
+    if class_weight is not None:
+        scale = scale * _row_totals(target, smoothing, class_weight, logits.shape[-1])
+    u = g2 * scale.reshape((-1, 1))
+    return p * (u - (p * u).sum(-1, keepdims=True))  # softmax's VJP
 
 
 cross_entropy_backward = Binary(
@@ -339,13 +375,13 @@ cross_entropy_backward = Binary(
     _cross_entropy_backward,
     _vjp_cross_entropy_backward_g,
     _vjp_cross_entropy_backward_logits,
-    doc="(softmax(logits) - q) * g * weight per row: the VJP of cross_entropy as one node",
+    doc="(s * softmax(logits) - r) * g * weight per row: the VJP of cross_entropy as one node",
 )
 cross_entropy = Unary(
     "cross_entropy",
     _cross_entropy,
-    lambda g, out, logits, target, weight, smoothing, reduce: cross_entropy_backward(
-        g, logits, target, weight, smoothing
+    lambda g, out, logits, target, weight, smoothing, reduce, *class_weight: cross_entropy_backward(
+        g, logits, target, weight, smoothing, *class_weight
     ),
-    doc="softmax cross-entropy of (M, C) logits against class indices, weighted per row, as one node",
+    doc="softmax cross-entropy of (M, C) logits against class indices, weighted per row and class, as one node",
 )

@@ -589,86 +589,214 @@ def _class_targets(
     return rows, np.where(counted, flat, 0), counted, labels.shape
 
 
-def _reduce_counted(loss: Tensor, counted: np.ndarray | None, shape: tuple, reduction: str) -> Tensor:
-    """Reduce per-entry losses (zero at ignored entries); 'mean' divides by the counted entries, as PyTorch."""
+def _reduce_counted(loss: Tensor, total_weight: float, shape: tuple, reduction: str) -> Tensor:
+    """Reduce per-entry losses (zero at ignored entries); 'mean' divides by ``total_weight``, as PyTorch.
+
+    ``total_weight`` is the number of counted entries, or the sum of their class weights.
+    """
     if reduction == "none":
         return loss.reshape(shape)
     total = loss.sum()
     if reduction == "sum":
         return total
-    n = loss.shape[0] if counted is None else int(counted.sum())
-    if n == 0:  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
+    if total_weight == 0:  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
         return total * 0.0 + math.nan
-    return total * (1.0 / n)
+    return total * (1.0 / total_weight)
 
 
-def nll_loss(log_probs: Tensor, target: Any, *, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of integer targets: -log_probs[..., target].
+def nll_loss(
+    log_probs: Tensor, target: Any, *, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood of integer targets: -weight[target] * log_probs[..., target].
+
+    As PyTorch: ``'mean'`` divides the sum by ``sum_i weight[target_i]`` over the targets not
+    ignored (their count without weights), and gives nan when that is 0.
 
     Args:
-        log_probs: log-probabilities of shape ``(N, C)`` or ``(N, T, C)`` (classes LAST).
-        target: integer class indices of shape ``(N,)`` or ``(N, T)``, each in [0, C) or
+        log_probs: log-probabilities of shape ``(C,)``, ``(N, C)`` or ``(N, T, C)`` (classes LAST).
+        target: integer class indices of shape ``()``, ``(N,)`` or ``(N, T)``, each in [0, C) or
             equal to ``ignore_index``.
-        ignore_index: targets with this value add nothing to the loss or the mean's count.
-        reduction: ``'mean'`` (over the counted targets), ``'sum'`` or ``'none'`` (the target's shape).
+        weight: optional per-class weights of shape ``(C,)`` (a constant, as in PyTorch).
+        ignore_index: targets with this value add nothing to the loss or the mean.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'`` (the target's shape).
 
     Returns:
         The loss: a scalar tensor, or the per-target losses for ``'none'`` (0 where ignored).
     """
-    _check_reduction(reduction, "nll_loss")
-    flat, safe, counted, shape = _class_targets(_as_tensor(log_probs), target, ignore_index, "nll_loss")
+    op = "nll_loss"
+    _check_reduction(reduction, op)
+    log_probs = _as_tensor(log_probs)
+    flat, safe, counted, shape = _class_targets(log_probs, target, ignore_index, op)
+    class_weight = _constant_class_weight(weight, log_probs, op)
     loss = -flat[np.arange(flat.shape[0]), safe]  # (M,)
+    total_weight = loss.shape[0] if counted is None else int(counted.sum())
+    if class_weight is not None:
+        picked = class_weight[safe] if counted is None else np.where(counted, class_weight[safe], 0.0)
+        loss = loss * picked.astype(flat.dtype, copy=False)
+        total_weight = float(picked.sum())
     if counted is not None and not counted.all():
         loss = autograd.where(counted, loss, 0.0)  # not a product: an ignored -inf logit would give inf * 0
-    return _reduce_counted(loss, counted, shape, reduction)
+    return _reduce_counted(loss, total_weight, shape, reduction)
+
+
+def _class_weight(weight: Any, logits: Tensor, op: str) -> Tensor | None:
+    """PyTorch's per-class ``weight``: one value per class (shape (C,)), or None."""
+    if weight is None:
+        return None
+    data = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    n_classes = logits.shape[-1]
+    if data.shape != (n_classes,):
+        raise ShapeError(
+            f"{op}: weight of shape {data.shape} does not fit input of shape {logits.shape}: "
+            f"expected one weight per class, shape ({n_classes},) (the classes are the input's LAST axis)"
+        )
+    if data.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: weight must hold real numbers (one per class), got dtype {data.dtype}")
+    return _like(weight, logits) if data.dtype.kind == "f" else Tensor(data.astype(logits.dtype))
+
+
+def _constant_class_weight(weight: Any, scores: Tensor, op: str) -> np.ndarray | None:
+    """The class weights of class-index targets as an array of the scores' dtype: a constant, as in PyTorch."""
+    class_weight = _class_weight(weight, scores, op)
+    if class_weight is None:
+        return None
+    if class_weight.requires_grad and autograd.is_grad_enabled():
+        raise ValueError(
+            f"{op}: weight requires grad, but the loss of class-index targets is not differentiable in the "
+            "class weights (as in PyTorch); pass weight.detach()"
+        )
+    return class_weight.data.astype(scores.dtype, copy=False)
+
+
+def _soft_cross_entropy(
+    logits: Tensor, probs: Tensor, weight: Tensor | None, smoothing: float, reduction: str
+) -> Tensor:
+    """-sum_c w_c q_c log p_c per row, q = (1 - eps) target + eps / C: PyTorch's class-probability form.
+
+    Written in Tensor ops, so the gradient reaches the logits, the target and the weight.
+    'mean' divides by the number of rows (not by the weights), as PyTorch.
+    """
+    n_classes = logits.shape[-1]
+    q = probs * (1.0 - smoothing) + smoothing / n_classes if smoothing else probs
+    if weight is not None:
+        q = q * weight
+    losses = -(logits.log_softmax(-1) * q).sum(-1)  # the input's shape without its class axis
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    rows = math.prod(logits.shape[:-1])
+    if rows == 0:  # PyTorch: nan for the mean of no rows
+        return total * 0.0 + math.nan
+    return total * (1.0 / rows)
 
 
 def cross_entropy(
     logits: Tensor,
     target: Any,
     *,
+    weight: Any = None,
     ignore_index: int = -100,
-    label_smoothing: float = 0.0,
     reduction: str = "mean",
+    label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Softmax cross-entropy of integer targets, stable for logits of any size.
+    """Softmax cross-entropy against class indices or class probabilities, stable for logits of any size.
 
-    loss_i = (1 - eps) * (-log p_i[target_i]) + eps * mean_c(-log p_i[c]), with
-    ``p = softmax(logits)`` and ``eps = label_smoothing`` (PyTorch's formula).
+    With ``p = softmax(logits)``, ``eps = label_smoothing``, class weights ``w`` (1 when
+    ``weight`` is None) and C classes, as PyTorch:
+
+    - class indices t (integer target of the input's shape without the class axis): row i's
+      loss is ``(1 - eps) w[t_i] (-log p_i[t_i]) + (eps / C) sum_c w_c (-log p_i[c])``, 0 where
+      ``t_i == ignore_index``. ``'mean'`` divides the sum by ``sum_i w[t_i]`` over the rows not
+      ignored (their count without weights): nan when that is 0 (every target ignored).
+    - class probabilities y (floating-point target of the input's shape): row i's loss is
+      ``-sum_c w_c q_ic log p_ic`` with ``q = (1 - eps) y + eps / C``; ``'mean'`` divides by the
+      number of rows. The gradient reaches the target (and the weight) too. ``ignore_index``
+      cannot be used (PyTorch refuses a non-negative one).
+
+    Class indices run as one fused node (autograd/fused.py).
 
     Args:
-        logits: scores of shape ``(N, C)`` or ``(N, T, C)``; the classes are on the LAST
-            axis (PyTorch puts them on axis 1).
-        target: integer class indices of shape ``(N,)`` or ``(N, T)``, each in [0, C) or
-            equal to ``ignore_index`` (class probabilities are not supported).
-        ignore_index: targets with this value add nothing to the loss or the mean's count.
+        logits: scores of shape ``(C,)``, ``(N, C)`` or ``(N, T, C)``; the classes are on the
+            LAST axis (PyTorch puts them on axis 1).
+        target: integer class indices of shape ``(N,)`` or ``(N, T)``, each in [0, C) or equal
+            to ``ignore_index``; or floating-point class probabilities of the logits' shape.
+        weight: optional per-class weights of shape ``(C,)`` (a constant for class indices,
+            as PyTorch, where the loss is not differentiable in it).
+        ignore_index: class-index targets with this value add nothing to the loss or the mean.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'`` (the input's shape without the class axis).
         label_smoothing: eps in [0, 1].
-        reduction: ``'mean'`` (over the counted targets), ``'sum'`` or ``'none'`` (the target's shape).
 
     Returns:
-        The loss: a scalar tensor, or the per-target losses for ``'none'`` (0 where ignored).
+        The loss: a scalar tensor, or the per-row losses for ``'none'`` (0 where ignored).
     """
-    _check_reduction(reduction, "cross_entropy")
+    op = "cross_entropy"
+    _check_reduction(reduction, op)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    flat, safe, counted, shape = _class_targets(_as_tensor(logits), target, ignore_index, "cross_entropy")
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    logits = _as_tensor(logits)
+    smoothing = float(label_smoothing)
+    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    kind, scores_shape = labels.dtype.kind, logits.data.shape
+    if labels.shape == scores_shape and scores_shape:  # PyTorch: the input's shape means class probabilities
+        _check_float(logits, op, "input")
+        if kind != "f":
+            raise TypeError(
+                f"{op}: target of shape {labels.shape} has the input's shape, so it holds class probabilities, "
+                f"which must be floating-point; got dtype {labels.dtype} "
+                f"(class indices are integers of shape {logits.shape[:-1]})"
+            )
+        if ignore_index >= 0:
+            raise ValueError(
+                f"{op}: ignore_index={ignore_index} is not supported with class-probability targets "
+                f"(target of the input's shape {logits.shape}); give class indices of shape "
+                f"{logits.shape[:-1]} to ignore some"
+            )
+        probs = target if isinstance(target, Tensor) else Tensor(labels.astype(logits.dtype, copy=False))
+        return _soft_cross_entropy(logits, probs, _class_weight(weight, logits, op), smoothing, reduction)
+    if kind == "f" and scores_shape:
+        if labels.shape == logits.shape[:-1]:
+            raise TypeError(
+                f"{op}: target (class indices) must hold integers, got dtype {labels.dtype} and shape "
+                f"{labels.shape} (class probabilities must have the input's shape {logits.shape})"
+            )
+        raise ShapeError(
+            f"{op}: target of shape {labels.shape} and dtype {labels.dtype} fits input of shape {logits.shape} "
+            f"neither as class probabilities (the input's shape {logits.shape}) nor as class indices "
+            f"(integers of shape {logits.shape[:-1]}; the classes are the input's LAST axis)"
+        )
+    flat, safe, counted, shape = _class_targets(logits, labels, ignore_index, op)
+    class_weight = None if weight is None else _constant_class_weight(weight, logits, op)
     # one fused node (autograd/fused.py); the reduction is a weight per row: 1/n, 1, or 0 where ignored
-    smoothing, dtype, rows = float(label_smoothing), flat.dtype, safe.shape[0]
+    dtype, rows = flat.dtype, safe.shape[0]
+    extra: tuple = ()
+    picked = None  # the target classes' weights (0 where ignored), when they are a factor per row
+    if class_weight is not None:
+        picked = class_weight[safe]
+        if counted is not None:
+            picked = np.where(counted, picked, 0.0).astype(dtype, copy=False)
+        n = float(picked.sum())  # PyTorch's weighted mean divides by the weights of the counted targets
+        if smoothing:  # the smoothing term weighs every class: the fused node applies the class weights
+            extra, picked = (class_weight,), None
+    else:
+        n = rows if counted is None else int(counted.sum())
 
     def row_weights(scale: float) -> np.ndarray:
+        if picked is not None:
+            return picked * scale
         if counted is None:
             return np.full(rows, scale, dtype=dtype)
         return np.where(counted, scale, 0.0).astype(dtype, copy=False)
 
     if reduction == "none":
-        losses = autograd.fused.cross_entropy(flat, safe, row_weights(1.0), smoothing, False)
+        losses = autograd.fused.cross_entropy(flat, safe, row_weights(1.0), smoothing, False, *extra)
         return losses if losses.shape == shape else losses.reshape(shape)
-    n = rows if counted is None else int(counted.sum())
     if reduction == "sum":
-        return autograd.fused.cross_entropy(flat, safe, row_weights(1.0), smoothing, True)
+        return autograd.fused.cross_entropy(flat, safe, row_weights(1.0), smoothing, True, *extra)
     if n == 0:  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
-        return autograd.fused.cross_entropy(flat, safe, row_weights(0.0), smoothing, True) * 0.0 + math.nan
-    return autograd.fused.cross_entropy(flat, safe, row_weights(1.0 / n), smoothing, True)
+        return autograd.fused.cross_entropy(flat, safe, row_weights(0.0), smoothing, True, *extra) * 0.0 + math.nan
+    return autograd.fused.cross_entropy(flat, safe, row_weights(1.0 / n), smoothing, True, *extra)
 
 
 def _prediction_and_target(input: Any, target: Any, reduction: str, op: str) -> tuple[Tensor, Tensor]:
@@ -718,7 +846,10 @@ def _check_weight(weight: Any, x: Tensor, op: str, name: str) -> Tensor:
     except ValueError:
         fits = False
     if not fits:
-        raise ShapeError(f"{op}: {name} of shape {weight.shape} does not broadcast to the input's shape {x.shape}")
+        hint = f" (e.g. one weight per class on the last axis: shape {x.shape[-1:]})" if name == "pos_weight" else ""
+        raise ShapeError(
+            f"{op}: {name} of shape {weight.shape} does not broadcast to the input's shape {x.shape}{hint}"
+        )
     return weight
 
 
@@ -731,7 +862,8 @@ def binary_cross_entropy(probs: Tensor, target: Any, *, weight: Any = None, redu
     Args:
         probs: probabilities in [0, 1].
         target: values in [0, 1] of the same shape.
-        weight: optional per-element weight, broadcastable to ``probs``'s shape.
+        weight: optional per-element weight, broadcastable to ``probs``'s shape (a Tensor
+            weight may require grad; PyTorch refuses one).
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
 
     Returns:
@@ -767,16 +899,18 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """Binary cross-entropy on logits, stable for any logit: BCE(sigmoid(x), y) without forming sigmoid.
 
-    loss = pos_weight * y * softplus(-x) + (1 - y) * softplus(x), which for ``pos_weight=None``
-    equals max(x, 0) - x * y + log(1 + exp(-|x|)). Each softplus is computed branchwise, so
-    x = +-1000 gives finite losses and the gradient at x = 0 is sigmoid(0) - y exactly.
+    loss = weight * (pos_weight * y * softplus(-x) + (1 - y) * softplus(x)), PyTorch's formula
+    (PyTorch writes it (1 - y) x + (1 + (pos_weight - 1) y) softplus(-x)); for ``pos_weight=None``
+    it is max(x, 0) - x * y + log(1 + exp(-|x|)). Each softplus is computed branchwise, so
+    x = +-1e4 gives finite losses and gradients, and the gradient at x = 0 is sigmoid(0) - y exactly.
 
     Args:
         logits: raw scores.
-        target: values in [0, 1] of the same shape.
+        target: values in [0, 1] of the same shape (differentiable, as in PyTorch).
         weight: optional per-element weight, broadcastable to the logits' shape.
-        pos_weight: optional weight of positive examples, broadcastable to the logits' shape
-            (one per class on the last axis, as PyTorch).
+        pos_weight: optional weight of positive examples, broadcastable to the logits' shape:
+            shape ``(C,)`` gives one per class on the last axis for multi-label ``(..., C)``
+            logits, as PyTorch. Tensor weights may require grad (PyTorch refuses them).
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
 
     Returns:

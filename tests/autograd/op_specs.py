@@ -148,13 +148,16 @@ def trailing_axes(shapes_: tuple[Shape, ...]) -> st.SearchStrategy[dict]:
 
 @st.composite
 def cross_entropy_cases(draw: st.DrawFn, upstream: bool = False) -> Case:
-    """(M, C) logits with targets, row weights (some 0: ignored rows) and a smoothing; with
-    ``upstream``, first the gradient of the loss: 0-d (a reduced loss) or one per row."""
+    """(M, C) logits with targets, row weights (some 0: ignored rows), a smoothing and, half the
+    time, class weights (C,); with ``upstream``, first the gradient of the loss: 0-d (a reduced
+    loss) or one per row."""
     m, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    class_weights = hnp.arrays(np.float64, (c,), elements=st.sampled_from([0.0, 0.5, 1.0, 3.0]))
     attrs = {
         "target": draw(hnp.arrays(np.int64, (m,), elements=st.integers(0, c - 1))),
         "weight": draw(hnp.arrays(np.float64, (m,), elements=st.sampled_from([0.0, 0.25, 1.0, 2.0]))),
         "smoothing": draw(st.sampled_from([0.0, 0.1, 0.4])),
+        "class_weight": draw(st.one_of(st.none(), class_weights)),
     }
     if upstream:
         return ((draw(st.sampled_from([(), (m,)])), (m, c)), attrs)
@@ -231,18 +234,25 @@ def np_layer_norm_vjp(g: np.ndarray, a: np.ndarray, n_axes: int) -> np.ndarray:
     return (g - g.mean(axis=axes, keepdims=True) - xh * (g * xh).mean(axis=axes, keepdims=True)) / std
 
 
-def np_cross_entropy(logits, target, weight, smoothing, reduce):
+def np_cross_entropy_targets(shape, target, smoothing, class_weight):
+    """r = (1 - eps) w[t] onehot(t) + (eps / C) w (w = 1 without class weights): loss_i = -sum_c r_ic log p_ic."""
+    w = np.ones(shape[-1]) if class_weight is None else class_weight
+    r = np.tile(w * (smoothing / shape[-1]), (shape[0], 1))
+    r[np.arange(shape[0]), target] += (1 - smoothing) * w[target]
+    return r
+
+
+def np_cross_entropy(logits, target, weight, smoothing, reduce, class_weight=None):
     logp = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
-    losses = -(1 - smoothing) * logp[np.arange(len(target)), target] - smoothing * logp.mean(axis=-1)
+    losses = -(np_cross_entropy_targets(logits.shape, target, smoothing, class_weight) * logp).sum(axis=-1)
     losses = losses * weight
     return losses.sum() if reduce else losses
 
 
-def np_cross_entropy_vjp(g, logits, target, weight, smoothing):
+def np_cross_entropy_vjp(g, logits, target, weight, smoothing, class_weight=None):
     p = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
-    q = np.full(logits.shape, smoothing / logits.shape[-1])
-    q[np.arange(len(target)), target] += 1 - smoothing
-    return (p - q) * (g * weight)[:, None]
+    r = np_cross_entropy_targets(logits.shape, target, smoothing, class_weight)
+    return (p * r.sum(axis=-1, keepdims=True) - r) * (g * weight)[:, None]
 
 
 def vjp(f: Callable[[Tensor], Tensor], x: Tensor, g: Tensor) -> Tensor:
@@ -483,14 +493,16 @@ SPECS = [
     ),
     OpSpec(
         "cross_entropy",
-        lambda x, target, weight, smoothing, reduce: autograd.fused.cross_entropy(x, target, weight, smoothing, reduce),
+        lambda x, target, weight, smoothing, reduce, class_weight: autograd.fused.cross_entropy(
+            x, target, weight, smoothing, reduce, class_weight
+        ),
         np_cross_entropy,
         cross_entropy_cases(),
     ),
     OpSpec(
         "cross_entropy_backward",
-        lambda g, x, target, weight, smoothing: vjp(
-            lambda t: autograd.fused.cross_entropy(t, target, weight, smoothing, g.ndim == 0), x, g
+        lambda g, x, target, weight, smoothing, class_weight: vjp(
+            lambda t: autograd.fused.cross_entropy(t, target, weight, smoothing, g.ndim == 0, class_weight), x, g
         ),
         np_cross_entropy_vjp,
         cross_entropy_cases(upstream=True),
