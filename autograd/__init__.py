@@ -15,6 +15,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import scalar_operand
 from .primitive import ShapeError
+from .random import default_generator, manual_seed
 from .routines import (
     abs,
     amax,
@@ -31,9 +32,11 @@ from .routines import (
     exp,
     expand_dims,
     full,
+    full_like,
     log,
     log_softmax,
     logsumexp,
+    masked_fill,
     matmul,
     max,
     maximum,
@@ -41,6 +44,7 @@ from .routines import (
     min,
     minimum,
     moveaxis,
+    multinomial,
     ones,
     ones_like,
     permute_dims,
@@ -61,7 +65,10 @@ from .routines import (
     swapaxes,
     tanh,
     tensor,
+    topk,
     transpose,
+    tril,
+    triu,
     var,
     where,
     zeros,
@@ -72,6 +79,7 @@ from .tensor import Tensor
 
 __all__ = [
     "AnomalyError",
+    "default_generator",
     "detect_anomaly",
     "is_anomaly_enabled",
     "Function",
@@ -96,6 +104,7 @@ __all__ = [
     "exp",
     "expand_dims",
     "full",
+    "full_like",
     "fused",
     "grad",
     "gradcheck",
@@ -104,6 +113,8 @@ __all__ = [
     "log",
     "log_softmax",
     "logsumexp",
+    "manual_seed",
+    "masked_fill",
     "matmul",
     "max",
     "maximum",
@@ -111,6 +122,7 @@ __all__ = [
     "min",
     "minimum",
     "moveaxis",
+    "multinomial",
     "no_grad",
     "ones",
     "ones_like",
@@ -136,14 +148,17 @@ __all__ = [
     "swapaxes",
     "tanh",
     "tensor",
+    "topk",
     "transpose",
+    "tril",
+    "triu",
     "var",
     "where",
     "zeros",
     "zeros_like",
 ]
 
-_LAZY_SUBMODULES = ("functional", "testing", "viz")
+_LAZY_SUBMODULES = ("functional", "numpy_interop", "testing", "viz")
 
 
 def __getattr__(name: str) -> Any:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import ops
+from . import random as _random
 from .primitive import ShapeError
 from .tensor import Tensor, _constant, _make, _to_array
 
@@ -53,6 +54,22 @@ def zeros_like(x: Tensor, requires_grad: bool = False) -> Tensor:
 def ones_like(x: Tensor, requires_grad: bool = False) -> Tensor:
     """Ones with the shape and dtype of ``x``."""
     return Tensor(np.ones_like(_as_tensor(x).data), requires_grad=requires_grad)
+
+
+def full_like(x: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``x``'s shape filled with ``fill_value``, as ``numpy.full_like`` / ``torch.full_like``.
+
+    Args:
+        x: a Tensor or array-like whose shape (and, unless ``dtype`` is given, dtype) the result takes.
+        fill_value: the value of every element.
+        dtype: the result's dtype; None keeps ``x``'s.
+        requires_grad: make the result a leaf that requires grad.
+
+    Returns:
+        A new leaf Tensor.
+    """
+    like = _as_tensor(x).data
+    return Tensor(np.full_like(like, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def arange(*args: float, dtype: Any = None) -> Tensor:
@@ -284,6 +301,48 @@ def std(a: Any, axis: int | Sequence[int] | None = None, *, ddof: int = 0, keepd
     return t.std(axis, keepdims, ddof)
 
 
+class TopK(NamedTuple):
+    """What `topk` returns: the k values (differentiable) and their int64 indices along the axis."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def topk(input: Any, k: int, axis: int = -1, largest: bool = True, sorted: bool = True) -> TopK:
+    """The ``k`` largest (or smallest) entries along ``axis``, as ``torch.topk`` (with ``axis`` for ``dim``).
+
+    The values are picked by indexing, so gradients flow back to the chosen entries only.
+    Tied entries are taken in index order (PyTorch leaves their order unspecified).
+
+    Args:
+        input: a Tensor or array-like with at least one dimension.
+        k: how many entries to take, ``0 <= k <= input.shape[axis]``.
+        axis: the axis to search along.
+        largest: the largest entries (False: the smallest).
+        sorted: values in order, largest (or smallest) first; they always are here.
+
+    Returns:
+        ``TopK(values, indices)``, each with ``input``'s shape but ``k`` along ``axis``.
+
+    Raises:
+        ShapeError: a bad axis, or ``k`` outside ``0..input.shape[axis]``.
+    """
+    t = _as_tensor(input)
+    if t.ndim == 0:
+        raise ShapeError("topk: needs at least one dimension, got a 0-d tensor")
+    if not -t.ndim <= axis < t.ndim:
+        raise ShapeError(f"topk: axis {axis} is out of range for a tensor with {t.ndim} dimensions")
+    axis %= t.ndim
+    size = t.shape[axis]
+    if not isinstance(k, (int, np.integer)) or not 0 <= k <= size:
+        raise ShapeError(f"topk: k={k!r} must be an integer from 0 to {size} (the size of axis {axis} of {t.shape})")
+    order = np.argsort(-t.data if largest else t.data, axis=axis, kind="stable")
+    indices = np.take(order, np.arange(k), axis=axis)
+    grid = list(np.ogrid[tuple(slice(n) for n in indices.shape)])
+    grid[axis] = indices
+    return TopK(t[tuple(grid)], _make(indices.astype(np.int64, copy=False), None))
+
+
 def argmax(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Tensor:
     """Index of the maximum, as ``numpy.argmax`` (not differentiable; the first of tied maxima).
 
@@ -375,6 +434,60 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise TypeError(f"where: condition must be boolean, got {mask.dtype}")
     a, b = _pair(a, b)
     return ops.where(a, b, mask)
+
+
+def masked_fill(x: Any, mask: Any, value: Any) -> Tensor:
+    """``value`` where ``mask`` is True, ``x`` elsewhere, as ``torch.masked_fill`` (see `Tensor.masked_fill`).
+
+    Args:
+        x: a Tensor or array-like.
+        mask: a boolean Tensor or array that broadcasts with ``x`` (not differentiated).
+        value: a number, or a 0-d Tensor (differentiated: it receives the gradient of the filled places).
+
+    Returns:
+        A Tensor of the broadcast shape and ``x``'s dtype; the gradient to ``x`` is zero where filled.
+
+    Raises:
+        TypeError: the mask is not boolean.
+        ShapeError: the mask does not broadcast with ``x``, or ``value`` is not 0-d.
+    """
+    return _as_tensor(x).masked_fill(mask, value)
+
+
+def tril(x: Any, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two axes, the rest zeroed, as ``torch.tril`` (``numpy.tril``'s ``k``).
+
+    Keeps the entries ``[..., i, j]`` with ``j <= i + diagonal``; the gradient passes there and is 0 elsewhere.
+
+    Args:
+        x: a Tensor or array-like of at least 2 dimensions (a batch of matrices).
+        diagonal: 0 keeps the main diagonal, 1 one more above it, -1 drops it.
+
+    Returns:
+        A Tensor of ``x``'s shape and dtype.
+
+    Raises:
+        ShapeError: ``x`` has fewer than 2 dimensions.
+    """
+    return _as_tensor(x).tril(diagonal)
+
+
+def triu(x: Any, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two axes, the rest zeroed, as ``torch.triu`` (``numpy.triu``'s ``k``).
+
+    Keeps the entries ``[..., i, j]`` with ``j >= i + diagonal``; the gradient passes there and is 0 elsewhere.
+
+    Args:
+        x: a Tensor or array-like of at least 2 dimensions (a batch of matrices).
+        diagonal: 0 keeps the main diagonal, 1 drops it, -1 keeps one more below it.
+
+    Returns:
+        A Tensor of ``x``'s shape and dtype.
+
+    Raises:
+        ShapeError: ``x`` has fewer than 2 dimensions.
+    """
+    return _as_tensor(x).triu(diagonal)
 
 
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
@@ -597,3 +710,76 @@ def broadcast_to(array: Any, shape: int | Sequence[int]) -> Tensor:
     if any(s < 0 for s in shape):
         raise ShapeError(f"broadcast_to: the target shape {shape} has a negative dimension")
     return t.broadcast_to(shape)
+
+
+# ───────────────────────────── sampling ─────────────────────────────
+
+
+def multinomial(
+    probs: Any, num_samples: int, replacement: bool = False, *, generator: np.random.Generator | None = None
+) -> Tensor:
+    """Category indices drawn from the rows of ``probs``, as ``torch.multinomial``.
+
+    The weights in a row need not sum to 1 (they are normalized), but they must be finite and
+    non-negative with a positive sum. Without replacement, each draw takes a category not yet
+    drawn, with probability proportional to its weight among those left; once the categories
+    of positive weight run out, the zero-weight ones follow in index order (as PyTorch does).
+
+    Args:
+        probs: a 1-D (one distribution) or 2-D (one per row) Tensor or array-like of weights.
+        num_samples: how many indices to draw per row (at least 1; without replacement at most
+            the number of categories).
+        replacement: draw with replacement (independent draws) rather than without.
+        generator: the ``numpy.random.Generator`` to draw from; None uses the shared one that
+            ``autograd.manual_seed`` resets.
+
+    Returns:
+        An int64 Tensor of shape ``(num_samples,)`` or ``(rows, num_samples)`` that never requires grad.
+
+    Raises:
+        ShapeError: ``probs`` is not 1-D or 2-D, or has no categories.
+        ValueError: a weight is negative, NaN or infinite, a row sums to 0, or ``num_samples`` is
+            below 1 or, without replacement, above the number of categories.
+        TypeError: the weights are not real numbers, or ``num_samples`` is not an int.
+    """
+    weights = probs.data if isinstance(probs, Tensor) else np.asarray(probs)
+    if weights.dtype.kind not in "iuf":
+        raise TypeError(f"multinomial: the probabilities must be real numbers, got {weights.dtype}")
+    if weights.ndim not in (1, 2):
+        raise ShapeError(f"multinomial: probs must be 1-D or 2-D, got shape {weights.shape}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)):
+        raise TypeError(f"multinomial: num_samples must be an int, got {num_samples!r}")
+    categories = weights.shape[-1]
+    if categories == 0:
+        raise ShapeError(f"multinomial: probs of shape {weights.shape} has no categories")
+    rows = weights.reshape(-1, categories).astype(np.float64)
+    if num_samples < 1:
+        raise ValueError(f"multinomial: num_samples must be at least 1, got {num_samples}")
+    if not replacement and num_samples > categories:
+        raise ValueError(
+            f"multinomial: cannot draw {num_samples} samples without replacement from {categories} categories "
+            "(pass replacement=True)"
+        )
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise ValueError("multinomial: the probabilities must be finite and non-negative (found a NaN, inf or < 0)")
+    totals = rows.sum(axis=1)
+    if (totals <= 0).any():
+        raise ValueError(
+            f"multinomial: a row of probabilities sums to 0 (row {int(np.argmax(totals <= 0))}): nothing to draw"
+        )
+    rng = _random.default_rng(generator)
+    if replacement:
+        out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+        cumulative = np.cumsum(rows, axis=1)
+        last = categories - 1 - np.argmax(rows[:, ::-1] > 0, axis=1)  # the last category of positive weight
+        draws = rng.random((rows.shape[0], num_samples)) * cumulative[:, -1:]
+        for r in range(rows.shape[0]):
+            # the first category whose cumulative weight exceeds the draw: never one of zero weight
+            out[r] = np.minimum(np.searchsorted(cumulative[r], draws[r], side="right"), last[r])
+    else:
+        # Exponential race: E / w with E ~ Exp(1) is the arrival time of category w; the first arrivals
+        # are a draw without replacement, in order (zero weights arrive at inf, after every other one).
+        with np.errstate(divide="ignore"):
+            keys = rng.standard_exponential(rows.shape) / rows
+        out = np.argsort(keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64)
+    return _make(out.reshape(weights.shape[:-1] + (num_samples,)), None)

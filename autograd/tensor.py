@@ -8,6 +8,7 @@ call into the primitive table (`autograd.ops`); no derivative math lives here.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -119,7 +120,6 @@ class Tensor:
     """
 
     __slots__ = ("data", "_node", "grad", "name", "__weakref__")
-    __array_ufunc__ = None  # ndarray (op) Tensor defers to the Tensor's reflected operator
     __hash__ = object.__hash__  # == is elementwise, so hashing is by identity, as in PyTorch
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
@@ -462,6 +462,16 @@ class Tensor:
         array = np.asarray(self.data, dtype=dtype)
         return array.copy() if copy else array
 
+    # NumPy's protocols (NEP 13, NEP 18): np.exp(t), ndarray + t, np.sum(t) ... give recorded Tensors.
+    # Only NumPy calls these (a NumPy function, or an ndarray on the left of an operator); the
+    # operators above never go through them.
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return _interop().array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
+        return _interop().array_function(func, types, args, kwargs)
+
     def __repr__(self) -> str:
         body = np.array2string(np.asarray(self.data), separator=", ", prefix="tensor(")
         extras = [f"dtype={self.data.dtype}"]
@@ -527,6 +537,47 @@ class Tensor:
     def sign(self) -> Tensor:
         """-1, 0 or 1, elementwise (not differentiable)."""
         return ops.sign(self)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """``value`` where ``mask`` is True, this tensor elsewhere (PyTorch's ``masked_fill``).
+
+        Args:
+            mask: a boolean Tensor or array that broadcasts with this tensor (not differentiated).
+            value: a number, or a 0-d Tensor (which receives the gradient of the filled places).
+
+        Returns:
+            A Tensor of the broadcast shape and this tensor's dtype; its gradient is zero where filled.
+        """
+        keep = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if keep.dtype != np.bool_:
+            raise TypeError(f"masked_fill: the mask must be boolean, got {keep.dtype} (compare first: mask = x > 0)")
+        try:
+            np.broadcast_shapes(keep.shape, self.data.shape)
+        except ValueError:
+            raise ops.ShapeError(
+                f"masked_fill: the mask of shape {keep.shape} does not broadcast with shape {self.shape}"
+            ) from None
+        if isinstance(value, Tensor):
+            if value.data.ndim:
+                raise ops.ShapeError(
+                    f"masked_fill: the value must be a number or a 0-d tensor, got shape {value.shape}"
+                )
+            fill = value.astype(self.data.dtype)
+        else:
+            if np.ndim(value):
+                raise ops.ShapeError(
+                    f"masked_fill: the value must be a number or a 0-d tensor, got shape {np.shape(value)}"
+                )
+            fill = _make(np.asarray(value, dtype=self.data.dtype), None)
+        return ops.where(fill, self, keep)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two axes (the rest zeroed): entries with ``j <= i + diagonal``."""
+        return _triangle(self, diagonal, "tril")
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two axes (the rest zeroed): entries with ``j >= i + diagonal``."""
+        return _triangle(self, diagonal, "triu")
 
     # ───────────── reductions ─────────────
 
@@ -662,6 +713,14 @@ class Tensor:
         return ops.sum_to(self, shape)
 
 
+@functools.cache
+def _interop() -> Any:
+    """`autograd.numpy_interop`, imported on first use: its tables name routines, which import this module."""
+    from . import numpy_interop
+
+    return numpy_interop
+
+
 def _swap_last_two(ndim: int) -> tuple:
     return (*range(ndim - 2), ndim - 1, ndim - 2)
 
@@ -738,6 +797,20 @@ def _one_axis(axis: int, ndim: int, op: str) -> int:
     if not -ndim <= axis < ndim:
         raise ops.ShapeError(f"{op}: axis {axis} is out of range for {ndim} dimensions")
     return axis % ndim
+
+
+def _triangle(x: Tensor, diagonal: int, op: str) -> Tensor:
+    """``x`` with the entries outside the triangle of its last two axes set to 0 (by selection: inf stays out)."""
+    if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
+        raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
+    if x.data.ndim < 2:
+        raise ops.ShapeError(f"{op}: needs at least 2 dimensions, got shape {x.shape}")
+    rows, cols = x.data.shape[-2:]
+    if op == "tril":
+        keep = np.tri(rows, cols, int(diagonal), dtype=bool)
+    else:
+        keep = ~np.tri(rows, cols, int(diagonal) - 1, dtype=bool)
+    return ops.where(x, _make(np.zeros((), dtype=x.data.dtype), None), keep)
 
 
 def _add(x: Tensor, y: Any) -> Tensor:

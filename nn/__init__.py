@@ -8,17 +8,19 @@ Everything here is built from the public `autograd` Tensor API.
     loss = nn.functional.mse_loss(model(x), y)
 
 Submodules: `nn.functional` (also as ``nn.F``), `nn.init`, `nn.optim`, `nn.lr_scheduler`,
-`nn.data`, `nn.datasets`, `nn.train`, `nn.tasks`, `nn.transformer`.
+`nn.data`, `nn.datasets`, `nn.train`, `nn.tasks`, `nn.transformer`, `nn.serialization`,
+`nn.convert` (state-dict names between `MiniGPT` and nanoGPT / GPT-2).
 """
 
 from . import data, datasets, functional, init, lr_scheduler, optim, tasks, train
 from . import functional as F
 from .checks import gradcheck_module
+from .convert import minigpt_to_nanogpt, nanogpt_to_minigpt
 from .data import ArrayDataset, DataLoader, random_split, train_test_split, train_val_split
 from .layers import GELU, MLP, Dropout, Embedding, LayerNorm, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .module import LoadResult, Module, ModuleDict, ModuleList, Parameter, StateDictKeyError, functional_call
 from .random import default_rng, manual_seed
-from .serialization import load, save
+from .serialization import load, load_metadata, save
 from .train import History, accuracy, evaluate, fit, predict, r2_score
 from .transformer import FeedForward, GPTConfig, MiniGPT, MultiHeadAttention, TransformerBlock
 
@@ -59,8 +61,11 @@ __all__ = [
     "gradcheck_module",
     "init",
     "load",
+    "load_metadata",
     "lr_scheduler",
     "manual_seed",
+    "minigpt_to_nanogpt",
+    "nanogpt_to_minigpt",
     "optim",
     "predict",
     "r2_score",

@@ -81,6 +81,8 @@ class GPTConfig:
     d_ff: int | None = None  # feed-forward width (None: 4 * d_model)
     dropout: float = 0.0  # dropout on attention weights and residual branches
     bias: bool = True  # biases in Linear layers
+    gelu: str = "tanh"  # the feed-forward's GELU: "tanh" (GPT-2's approximation) or "none" (exact, nanoGPT's)
+    tie_weights: bool = False  # share the head's weight with the token embedding (nanoGPT and GPT-2 do)
 
 
 class MultiHeadAttention(Module):
@@ -141,10 +143,10 @@ class MultiHeadAttention(Module):
 class FeedForward(Module):
     """The position-wise MLP of a block: Linear, GELU, Linear, dropout."""
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, bias: bool = True):
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, bias: bool = True, gelu: str = "tanh"):
         super().__init__()
         self.fc1 = Linear(d_model, d_ff, bias=bias)
-        self.act = GELU(approximate="tanh")
+        self.act = GELU(approximate=gelu)
         self.fc2 = Linear(d_ff, d_model, bias=bias)
         self.drop = Dropout(dropout)
 
@@ -162,15 +164,18 @@ class TransformerBlock(Module):
         d_ff: feed-forward width.
         dropout: dropout on the attention weights and on the residual branches.
         bias: biases in the Linear layers.
+        gelu: the feed-forward's GELU, ``"tanh"`` (approximate) or ``"none"`` (exact).
     """
 
     @_renamed_keywords(n_heads="n_head")
-    def __init__(self, d_model: int, n_head: int, d_ff: int, dropout: float = 0.0, bias: bool = True):
+    def __init__(
+        self, d_model: int, n_head: int, d_ff: int, dropout: float = 0.0, bias: bool = True, gelu: str = "tanh"
+    ):
         super().__init__()
         self.ln1 = LayerNorm(d_model)
         self.attn = MultiHeadAttention(d_model, n_head, dropout, causal=True, bias=bias)
         self.ln2 = LayerNorm(d_model)
-        self.mlp = FeedForward(d_model, d_ff, dropout, bias=bias)
+        self.mlp = FeedForward(d_model, d_ff, dropout, bias=bias, gelu=gelu)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, T, C) -> (B, T, C)."""
@@ -191,12 +196,14 @@ class MiniGPT(Module):
         self.drop = Dropout(config.dropout)
         self.blocks = ModuleList(
             [
-                TransformerBlock(config.d_model, config.n_head, d_ff, config.dropout, config.bias)
+                TransformerBlock(config.d_model, config.n_head, d_ff, config.dropout, config.bias, config.gelu)
                 for _ in range(config.n_layer)
             ]
         )
         self.ln_f = LayerNorm(config.d_model)
         self.head = Linear(config.d_model, config.vocab_size, bias=False)
+        if config.tie_weights:  # one Parameter under two names: state_dict saves both, parameters() lists it once
+            self.head.weight = self.tok_emb.weight
 
     def forward(self, idx: np.ndarray | Tensor) -> Tensor:
         """Next-token logits for every position: integer tokens (B, T) -> logits (B, T, vocab_size)."""

@@ -5,6 +5,8 @@ import io
 import pathlib
 import re
 
+import pytest
+
 from autograd.docs import ops_markdown
 
 README = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
@@ -40,3 +42,17 @@ def test_readme_nn_example_trains_xor_to_the_printed_result():
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "README nn example", "exec"), {})
     assert printed.getvalue().strip() == promised
+
+
+def test_readme_checkpoint_example_runs_and_its_file_loads_in_pytorch(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch", reason="the example reads the file back with safetensors.torch")
+    section = README.split("## Checkpoints and PyTorch interop", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README checkpoint example", "exec"), namespace)
+    state = namespace["torch_state"]
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    assert {k: tuple(v.shape) for k, v in state.items()} == {
+        k: v.shape for k, v in namespace["model"].state_dict().items()
+    }

@@ -643,3 +643,31 @@ def test_lists_of_python_floats_work_as_float32_like_everywhere_in_gradwire(call
     assert isinstance(out, Tensor) and not out.requires_grad
     assert out.shape == expected.shape and out.dtype == expected.dtype
     np.testing.assert_allclose(out.data, expected, rtol=1e-6)
+
+
+# ───────────── topk ─────────────
+
+
+@FEW
+@given(a=arrays(shapes(min_dims=1, max_dims=3, max_side=4), distinct=True), data=st.data())
+def test_topk_matches_torch_and_sends_gradient_to_the_chosen_entries(a, data):
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for topk")
+    axis = data.draw(st.integers(-a.ndim, a.ndim - 1), label="axis")
+    k = data.draw(st.integers(0, a.shape[axis]), label="k")
+    largest = data.draw(st.booleans(), label="largest")
+    values, indices = ag.topk(a, k, axis=axis, largest=largest)
+    expected = torch.topk(torch.from_numpy(a), k, dim=axis, largest=largest)
+    np.testing.assert_array_equal(values.data, expected.values.numpy())
+    np.testing.assert_array_equal(indices.data, expected.indices.numpy())
+    assert indices.dtype == np.int64 and not indices.requires_grad
+    x = Tensor(a, requires_grad=True)
+    assert ag.gradcheck(lambda x: ag.topk(x, k, axis=axis, largest=largest).values, (x,))
+
+
+def test_topk_errors_name_the_op():
+    with pytest.raises(ag.ShapeError, match=r"^topk: k=4 must be an integer from 0 to 3"):
+        ag.topk(np.ones((2, 3)), 4)
+    with pytest.raises(ag.ShapeError, match=r"^topk: axis 2 is out of range"):
+        ag.topk(np.ones((2, 3)), 1, axis=2)
+    with pytest.raises(ag.ShapeError, match=r"^topk: needs at least one dimension"):
+        ag.topk(np.float64(1.0), 1)

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+import autograd as ag
+import nn
 import nn.random
 from autograd import Tensor
 from nn.data import ArrayDataset, DataLoader, random_split, train_test_split, train_val_split
@@ -225,3 +227,18 @@ def test_train_test_split_errors():
         train_test_split(X, y, test_size=1.5)
     with pytest.raises(ValueError, match="shuffle"):
         train_test_split(X, y, stratify=y, shuffle=False)
+
+
+def test_one_seed_covers_nn_and_autograd_sampling_as_in_pytorch():
+    assert nn.random.default_rng() is ag.default_generator  # one shared generator
+    draws = []
+    for _ in range(2):
+        nn.manual_seed(7)
+        weights = nn.init.normal_(ag.zeros((4,))).data.copy()
+        picks = ag.multinomial(ag.tensor([0.2, 0.3, 0.5]), 5, replacement=True).data
+        draws.append((weights, picks))
+    np.testing.assert_array_equal(draws[0][0], draws[1][0])
+    np.testing.assert_array_equal(draws[0][1], draws[1][1])
+    # reseeding in place draws what a fresh generator of that seed draws
+    nn.manual_seed(11)
+    np.testing.assert_array_equal(ag.default_generator.standard_normal(3), np.random.default_rng(11).standard_normal(3))

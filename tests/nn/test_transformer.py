@@ -1,5 +1,6 @@
 """The mini Transformer: shapes, weight layout, a NumPy reference, causality, gradients, generation."""
 
+import dataclasses
 import pickle
 import time
 
@@ -242,3 +243,16 @@ def test_attention_pickles_and_unpickles_modules_saved_with_the_old_attribute():
     revived.__setstate__(old_state)
     assert revived.n_head == 2 and "n_heads" not in revived.__dict__
     np.testing.assert_array_equal(revived(x).data, attn(x).data)
+
+
+def test_config_ties_the_head_and_picks_the_gelu():
+    tied = nn.MiniGPT(nn.GPTConfig(vocab_size=7, block_size=4, n_layer=1, n_head=2, d_model=8, tie_weights=True))
+    assert tied.head.weight is tied.tok_emb.weight
+    assert {"head.weight", "tok_emb.weight"} <= set(tied.state_dict())
+    untied = nn.MiniGPT(dataclasses.replace(tied.config, tie_weights=False))
+    assert sum(1 for _ in tied.parameters()) == sum(1 for _ in untied.parameters()) - 1
+    logits = tied(np.array([[1, 2, 3]]))
+    (logits * logits).sum().backward()
+    assert tied.tok_emb.weight.grad is not None  # both uses send their gradient to the one parameter
+    exact = nn.MiniGPT(nn.GPTConfig(vocab_size=7, block_size=4, n_layer=1, n_head=2, d_model=8, gelu="none"))
+    assert exact.blocks[0].mlp.act.approximate == "none"
