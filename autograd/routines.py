@@ -216,18 +216,7 @@ def max(a: Any, axis: int | Sequence[int] | None = None, *, keepdims: bool = Fal
     return _as_tensor(a).max(axis, keepdims)
 
 
-def amax(a: Any, axis: int | Sequence[int] | None = None, *, keepdims: bool = False) -> Tensor:
-    """Alias of `max` (NumPy's older name).
-
-    Args:
-        a: a Tensor or array-like.
-        axis: None, an int or a tuple of ints.
-        keepdims: keep the reduced axes as size-1 dimensions.
-
-    Returns:
-        A Tensor of the reduced shape.
-    """
-    return max(a, axis, keepdims=keepdims)
+amax = max  # NumPy's other name for the same function
 
 
 def min(a: Any, axis: int | Sequence[int] | None = None, *, keepdims: bool = False) -> Tensor:
@@ -247,18 +236,7 @@ def min(a: Any, axis: int | Sequence[int] | None = None, *, keepdims: bool = Fal
     return _as_tensor(a).min(axis, keepdims)
 
 
-def amin(a: Any, axis: int | Sequence[int] | None = None, *, keepdims: bool = False) -> Tensor:
-    """Alias of `min` (NumPy's older name).
-
-    Args:
-        a: a Tensor or array-like.
-        axis: None, an int or a tuple of ints.
-        keepdims: keep the reduced axes as size-1 dimensions.
-
-    Returns:
-        A Tensor of the reduced shape.
-    """
-    return min(a, axis, keepdims=keepdims)
+amin = min  # NumPy's other name for the same function
 
 
 def var(a: Any, axis: int | Sequence[int] | None = None, *, ddof: int = 0, keepdims: bool = False) -> Tensor:

@@ -59,7 +59,7 @@ import numpy as np
 
 from autograd import Tensor
 
-from .module import StateDictKeyError
+from .module import raise_for_keys
 
 _BLOCK_PARTS = (  # (MiniGPT name, nanoGPT name, kind), in the order both models register them
     ("ln1", "ln_1", "norm"),
@@ -144,16 +144,6 @@ def _transpose(array: np.ndarray, key: str, function: str) -> np.ndarray:
     return np.ascontiguousarray(array.T)
 
 
-def _raise_key_problems(function: str, unexpected: list[str], missing: list[str], convention: str) -> None:
-    if unexpected or missing:
-        problems = []
-        if unexpected:
-            problems.append(f"unexpected keys: {', '.join(unexpected)}")
-        if missing:
-            problems.append(f"missing keys ({convention} names): {', '.join(missing)}")
-        raise StateDictKeyError(f"{function}: {'; '.join(problems)}")
-
-
 def _check_qkv_layout(state: Mapping[str, np.ndarray], n_layer: int, transposed: bool, function: str) -> None:
     """Catch a wrong ``transposed`` flag: c_attn's weight is (3d, d) as nn.Linear, (d, 3d) as Conv1D."""
     if "tok_emb.weight" not in state or n_layer == 0:
@@ -226,7 +216,7 @@ def nanogpt_to_minigpt(state_dict: Any, *, transposed: bool = False) -> dict[str
             out[name.minigpt] = np.zeros_like(out[name.minigpt.replace(".bias", ".weight")])
         else:
             missing.append(name.nanogpt)
-    _raise_key_problems(function, unexpected, missing, "nanoGPT")
+    raise_for_keys(function, missing, unexpected, "missing keys (nanoGPT names)")
     _check_qkv_layout(out, n_layer, transposed, function)
     return out
 
@@ -266,7 +256,7 @@ def minigpt_to_nanogpt(state_dict: Any, *, transposed: bool = False, tied: bool 
     known = {name.minigpt for name in names}
     unexpected = [key for key in state if key not in known]
     missing = [name.minigpt for name in names if name.minigpt not in state]
-    _raise_key_problems(function, unexpected, missing, "MiniGPT")
+    raise_for_keys(function, missing, unexpected, "missing keys (MiniGPT names)")
     out: dict[str, np.ndarray] = {}
     nonzero_norm_biases = []
     for name in names:

@@ -5,6 +5,8 @@ so `Module.parameters` can walk the whole tree, `Module.state_dict` can name eve
 (``layers.0.weight``) and `Module.train`/`Module.eval` reach every sub-module. Plain Tensors
 and everything else stay ordinary attributes. `ModuleList` holds sub-modules in a list, and
 `functional_call` runs a module with some parameters swapped for other tensors.
+`Module.register_forward_hook` and `Module.register_forward_pre_hook` watch or change what a
+module receives and returns (PyTorch's API; ``nn.watch`` uses them to see activations).
 
 Registered parameters and modules are kept in ``_parameters``/``_modules`` *and* in the
 instance ``__dict__``, so reading ``self.weight`` in a forward is a plain attribute lookup.
@@ -14,6 +16,7 @@ Imports only autograd's public Tensor API.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -195,10 +198,109 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._has_forward_hooks:  # one lookup on the hot path: a class-level False until a hook is registered
+            return self._call_with_hooks(args, kwargs)
         out = self.forward(*args, **kwargs)
         if Module.record_scopes:  # lets graph drawings cluster nodes by module (autograd.viz); the engine ignores it
             record_scope(out, self, (*args, *kwargs.values()) if kwargs else args)
         return out
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """`__call__` when forward or forward-pre hooks are registered (PyTorch's order and rules)."""
+        for hook, with_kwargs in tuple(self.__dict__.get("_forward_pre_hooks", {}).values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook {_hook_name(hook)} of {type(self).__name__} was registered with "
+                            f"with_kwargs=True: it must return None or a tuple (args, kwargs), got {result!r}"
+                        )
+                    args, kwargs = result
+                    args = args if isinstance(args, tuple) else (args,)
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        if Module.record_scopes:
+            record_scope(out, self, (*args, *kwargs.values()) if kwargs else args)
+        for hook, with_kwargs in tuple(self.__dict__.get("_forward_hooks", {}).values()):
+            result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    # ───────────── hooks ─────────────
+
+    _has_forward_hooks: bool = False  # set on an instance while it has hooks; read by __call__
+
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Run ``hook(module, args)`` before every `forward`; a returned value replaces the arguments.
+
+        As in PyTorch: ``args`` is the tuple of positional arguments (keyword arguments go to
+        `forward` untouched, and are not shown to the hook unless ``with_kwargs``). A hook that
+        returns None leaves the arguments alone; one that returns a tuple replaces them, and
+        any other value becomes the single argument. Hooks run in registration order.
+
+        Args:
+            hook: ``hook(module, args) -> None | new args``; with ``with_kwargs``,
+                ``hook(module, args, kwargs) -> None | (new args, new kwargs)``.
+            prepend: run this hook before the ones already registered (default: after them).
+            with_kwargs: pass the keyword arguments to the hook too, and let it replace them.
+
+        Returns:
+            A `RemovableHandle`; its ``remove()`` unregisters the hook (it also works as a
+            context manager that removes the hook on exit).
+        """
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs, "register_forward_pre_hook")
+
+    def register_forward_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Run ``hook(module, args, output)`` after every `forward`; a returned value replaces the output.
+
+        As in PyTorch: ``args`` is the tuple of positional arguments `forward` received (after
+        any pre-hooks changed them), ``output`` what it returned (or what an earlier forward
+        hook returned instead). Hooks run in registration order, each seeing the output the
+        previous one left. Use it to watch activations (``nn.watch`` does).
+
+        Args:
+            hook: ``hook(module, args, output) -> None | new output``; with ``with_kwargs``,
+                ``hook(module, args, kwargs, output) -> None | new output``.
+            prepend: run this hook before the ones already registered (default: after them).
+            with_kwargs: pass the keyword arguments to the hook too.
+
+        Returns:
+            A `RemovableHandle`; its ``remove()`` unregisters the hook (it also works as a
+            context manager that removes the hook on exit).
+        """
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs, "register_forward_hook")
+
+    def _add_hook(
+        self, registry: str, hook: Callable, prepend: bool, with_kwargs: bool, caller: str
+    ) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"{caller}: the hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.get(registry)
+        if hooks is None:  # created on first use: modules without hooks carry nothing extra
+            hooks = {}
+            object.__setattr__(self, registry, hooks)
+        handle = RemovableHandle(self, registry)
+        hooks[handle.id] = (hook, bool(with_kwargs))
+        if prepend:
+            hooks_in_order = {handle.id: hooks.pop(handle.id), **hooks}
+            hooks.clear()
+            hooks.update(hooks_in_order)
+        object.__setattr__(self, "_has_forward_hooks", True)
+        return handle
+
+    def _hooks_changed(self) -> None:
+        """Clear the fast-path flag once the last hook is gone."""
+        if not self.__dict__.get("_forward_hooks") and not self.__dict__.get("_forward_pre_hooks"):
+            self.__dict__.pop("_has_forward_hooks", None)
 
     # ───────────── walking the tree ─────────────
 
@@ -437,13 +539,8 @@ class Module:
         own = dict(self._state_tensors())
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
-        if strict and (missing or unexpected):
-            problems = []
-            if missing:
-                problems.append(f"missing keys: {', '.join(missing)}")
-            if unexpected:
-                problems.append(f"unexpected keys: {', '.join(unexpected)}")
-            raise StateDictKeyError(f"load_state_dict for {type(self).__name__}: {'; '.join(problems)}")
+        if strict:
+            raise_for_keys(f"load_state_dict for {type(self).__name__}", missing, unexpected)
         updates = []
         for name, param in own.items():
             if name not in state_dict:
@@ -479,6 +576,63 @@ class Module:
             return f"{type(self).__name__}({''.join(lines)})"
         body = "\n".join("  " + line for line in "\n".join(lines).splitlines())
         return f"{type(self).__name__}(\n{body}\n)"
+
+
+def raise_for_keys(where: str, missing: list[str], unexpected: list[str], missing_label: str = "missing keys") -> None:
+    """Raise `StateDictKeyError` naming every missing and unexpected key; nothing when both lists are empty.
+
+    Args:
+        where: the call, as the message starts (``"load_state_dict for MLP"``).
+        missing: keys the receiver needs and the state lacks.
+        unexpected: keys the state has and the receiver does not know.
+        missing_label: how the missing keys are introduced (say whose names they are).
+    """
+    problems = []
+    if missing:
+        problems.append(f"{missing_label}: {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys: {', '.join(unexpected)}")
+    if problems:
+        raise StateDictKeyError(f"{where}: {'; '.join(problems)}")
+
+
+class RemovableHandle:
+    """Returned by `Module.register_forward_hook` and `Module.register_forward_pre_hook` (PyTorch's name).
+
+    ``remove()`` unregisters the hook; calling it again does nothing. ``with handle: ...``
+    removes the hook when the block ends. The handle holds the module weakly, so a
+    forgotten handle does not keep a model alive.
+
+    Attributes:
+        id: a number unique among handles, the hook's key in the module's registry.
+    """
+
+    _next_id = 0
+
+    def __init__(self, module: Module, registry: str) -> None:
+        self._module = weakref.ref(module)
+        self._registry = registry
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        """Stop running the hook (a no-op when it is already removed or the module is gone)."""
+        module = self._module()
+        if module is None:
+            return
+        hooks = module.__dict__.get(self._registry)
+        if hooks is not None and hooks.pop(self.id, None) is not None:
+            module._hooks_changed()
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
+
+
+def _hook_name(hook: Callable) -> str:
+    return getattr(hook, "__qualname__", None) or repr(hook)
 
 
 def _kind(tensor: Tensor) -> str:

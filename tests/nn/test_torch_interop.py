@@ -402,7 +402,8 @@ def test_unexpected_and_missing_keys_are_all_listed():
     with pytest.raises(nn.StateDictKeyError) as info:
         nn.nanogpt_to_minigpt(state)
     message = str(info.value)
-    assert message.startswith("nanogpt_to_minigpt: unexpected keys: transformer.h.0.attn.rotary.freq;")
+    assert message.startswith("nanogpt_to_minigpt: missing keys (nanoGPT names): ")
+    assert message.endswith("; unexpected keys: transformer.h.0.attn.rotary.freq")
     assert "missing keys (nanoGPT names): transformer.h.1.mlp.c_fc.bias, transformer.ln_f.weight" in message
     with pytest.raises(ValueError, match=r"'transformer.wte.weight' and 'wte.weight' both name"):
         nn.nanogpt_to_minigpt({**nano_gpt(38).state_dict(), "wte.weight": torch.zeros(13, 8)})
@@ -442,5 +443,6 @@ def test_minigpt_to_nanogpt_refuses_what_nanogpt_cannot_hold():
     state = no_bias.state_dict()
     del state["blocks.0.attn.qkv.weight"]
     state["blocks.0.attn.rope"] = np.zeros(2)
-    with pytest.raises(nn.StateDictKeyError, match=r"unexpected keys: blocks.0.attn.rope; missing keys .*qkv.weight"):
+    expected = r"missing keys \(MiniGPT names\): .*qkv.weight.*; unexpected keys: blocks.0.attn.rope"
+    with pytest.raises(nn.StateDictKeyError, match=expected):
         nn.minigpt_to_nanogpt(state)
