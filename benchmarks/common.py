@@ -129,46 +129,84 @@ def cast(arrays: dict[str, np.ndarray], dtype: Any) -> dict[str, np.ndarray]:
 
 
 # ───────────── hand-written NumPy optimizers (PyTorch's update rules) ─────────────
+#
+# Both work on ONE flat parameter array and ONE flat gradient array: a baseline keeps every
+# parameter as a view into a single buffer (see `flat_views`), so an update is a handful of
+# ufunc calls over all the weights at once instead of a handful per parameter, and writes
+# into preallocated scratch (``out=``) instead of allocating a temporary per operation.
+# Hyper-parameters are 0-d arrays of the parameters' dtype: the same float32 arithmetic as
+# Python floats (NEP 50), without NumPy converting a Python scalar on every call, and never
+# a NumPy float64 scalar (which would promote float32 arrays).
+
+
+def flat_views(shapes: dict[str, tuple[int, ...]], flat: np.ndarray) -> dict[str, np.ndarray]:
+    """Views of ``flat`` with the given shapes, laid end to end in order (C-contiguous each)."""
+    views, offset = {}, 0
+    for name, shape in shapes.items():
+        size = math.prod(shape)
+        views[name] = flat[offset : offset + size].reshape(shape)
+        offset += size
+    if offset != flat.size:
+        raise ValueError(f"flat_views: the shapes hold {offset} numbers, the buffer {flat.size}")
+    return views
+
+
+def _scalar(value: float, dtype: np.dtype) -> np.ndarray:
+    return np.array(value, dtype=dtype)
 
 
 class NumpySGD:
-    """Plain SGD: ``p -= lr * g``, in place."""
+    """Plain SGD, ``p -= lr * g``, on a flat parameter buffer, in place."""
 
-    def __init__(self, lr: float) -> None:
-        self.lr = lr
+    def __init__(self, lr: float, params: np.ndarray) -> None:
+        self.lr = _scalar(lr, params.dtype)
+        self.tmp = np.empty_like(params)
 
-    def update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        lr = self.lr
-        for name, g in grads.items():
-            params[name] -= lr * g
+    def update(self, params: np.ndarray, grads: np.ndarray) -> None:
+        np.multiply(grads, self.lr, self.tmp)  # out passed positionally: W1's whole step is ~10 µs
+        np.subtract(params, self.tmp, params)
 
 
 class NumpyAdam:
-    """Adam as ``torch.optim.Adam`` (and gradwire's ``nn.optim.Adam``) computes it, in place."""
+    """Adam as ``torch.optim.Adam`` (and gradwire's ``nn.optim.Adam``) computes it, on a flat buffer, in place.
 
-    def __init__(self, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+    ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g²``, then
+    ``p -= step_size * m / (sqrt(v) / sqrt(1 - b2**t) + eps)`` with ``step_size = lr / (1 - b1**t)``.
+    That last line runs as ``p -= m / (sqrt(v) * c + e)`` with ``c = 1 / (sqrt(1 - b2**t) * step_size)``
+    and ``e = eps / step_size``: the same value with the step size folded into the denominator,
+    so one pass and one division fewer over the parameters: 12 passes in all, none allocating.
+    """
+
+    def __init__(
+        self, lr: float, params: np.ndarray, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
         self.lr, self.eps = lr, eps
         self.beta1, self.beta2 = betas
+        dtype = params.dtype
+        self.b1, self.b2 = _scalar(self.beta1, dtype), _scalar(self.beta2, dtype)
+        self.c1, self.c2 = _scalar(1.0 - self.beta1, dtype), _scalar(1.0 - self.beta2, dtype)
         self.t = 0
-        self.m: dict[str, np.ndarray] = {}
-        self.v: dict[str, np.ndarray] = {}
+        self.m = np.zeros_like(params)
+        self.v = np.zeros_like(params)
+        self.tmp = np.empty_like(params)
 
-    def update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+    def update(self, params: np.ndarray, grads: np.ndarray) -> None:
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        step_size = self.lr / (1.0 - b1**self.t)
-        sqrt_bc2 = math.sqrt(1.0 - b2**self.t)  # a Python float: a NumPy float64 would promote the update to float64
-        for name, g in grads.items():
-            m = self.m.get(name)
-            if m is None:
-                m = self.m[name] = np.zeros_like(g)
-                self.v[name] = np.zeros_like(g)
-            v = self.v[name]
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
-            params[name] -= step_size * (m / (np.sqrt(v) / sqrt_bc2 + self.eps))
+        m, v, tmp, dtype = self.m, self.v, self.tmp, params.dtype
+        step_size = self.lr / (1.0 - self.beta1**self.t)  # Python floats: no NumPy float64 scalar anywhere
+        sqrt_bc2 = math.sqrt(1.0 - self.beta2**self.t)
+        m *= self.b1
+        np.multiply(grads, self.c1, out=tmp)
+        m += tmp
+        v *= self.b2
+        np.multiply(grads, grads, out=tmp)
+        tmp *= self.c2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp *= _scalar(1.0 / (sqrt_bc2 * step_size), dtype)
+        tmp += _scalar(self.eps / step_size, dtype)
+        np.divide(m, tmp, out=tmp)
+        params -= tmp
 
 
 # ───────────── gradwire ─────────────

@@ -61,94 +61,240 @@ def block_shapes(prefix: str, d: int, d_ff: int) -> dict[str, tuple[int, ...]]:
 
 
 # ───────────── hand-written NumPy pieces ─────────────
+#
+# Each piece is a small class that allocates every array it needs once, in ``__init__``, and
+# then writes into them (``out=``, in-place operators): no step allocates more than a few
+# per-row vectors. Activations are 2-D, ``(N, features)`` with ``N = B * T`` rows, so that a
+# linear layer is one BLAS call. Gradients go into arrays the caller hands in (W5: views of
+# one flat buffer that Adam updates at once). Why each trick is there, and what it measured,
+# is in ``benchmarks/README.md``, "The NumPy floor". In short:
+#
+# - row sums and column sums as matrix-vector products (``x @ ones``): BLAS does them 3-6x
+#   faster than ``x.sum(axis=...)`` on these shapes;
+# - scalars as 0-d arrays of the dtype (math.sqrt, never np.sqrt of a Python float: a NumPy
+#   float64 scalar would promote the float32 arrays it touches);
+# - the causal mask is an additive (T, T) array of 0 and -inf made once;
+# - the attention scale multiplies k and v (B*T*C numbers each, while they are copied into the
+#   layout the matmuls want) instead of the scores and their gradient (B*nh*T*T each).
 
 
-def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-    """x @ w.T + b over the last axis, as one 2-D matrix product."""
-    y = x.reshape(-1, x.shape[-1]) @ w.T
-    if b is not None:
-        y = y + b
-    return y.reshape(*x.shape[:-1], w.shape[0])
+class NumpyLinear:
+    """``y = x @ W.T + b`` on ``(N, in)`` rows; backward stores dW, db and returns dx."""
+
+    def __init__(self, w: np.ndarray, b: np.ndarray, gw: np.ndarray, gb: np.ndarray, n: int) -> None:
+        self.w, self.wt, self.b, self.gw, self.gb = w, w.T, b, gw, gb
+        self.ones = np.ones(n, w.dtype)  # bias gradient = ones @ g, the column sums
+        self.out = np.empty((n, w.shape[0]), w.dtype)
+        self.gx = np.empty((n, w.shape[1]), w.dtype)
+        self.x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        np.dot(x, self.wt, out=self.out)
+        self.out += self.b
+        return self.out
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        np.dot(g.T, self.x, out=self.gw)
+        np.dot(self.ones, g, out=self.gb)
+        return np.dot(g, self.w, out=self.gx)
 
 
-def linear_backward(g: np.ndarray, x: np.ndarray, w: np.ndarray, grads: dict, name: str, bias: bool) -> np.ndarray:
-    """Store the weight (and bias) gradients under ``name`` and return the input's gradient."""
-    g2 = g.reshape(-1, g.shape[-1])
-    grads[f"{name}.weight"] = g2.T @ x.reshape(-1, x.shape[-1])
-    if bias:
-        grads[f"{name}.bias"] = g2.sum(axis=0)
-    return (g2 @ w).reshape(x.shape)
+class NumpyLayerNorm:
+    """LayerNorm over the last axis of ``(N, C)`` rows (biased variance); backward stores dw, db."""
+
+    def __init__(self, w: np.ndarray, b: np.ndarray, gw: np.ndarray, gb: np.ndarray, n: int) -> None:
+        dtype, c = w.dtype, w.shape[0]
+        self.w, self.b, self.gw, self.gb = w, b, gw, gb
+        self.mean_weights = np.full(c, 1.0 / c, dtype)  # x @ (ones / C): the row means in one BLAS call
+        self.inv_c = np.array(1.0 / c, dtype)
+        self.eps = np.array(LN_EPS, dtype)
+        self.ones = np.ones(n, dtype)
+        self.xhat = np.empty((n, c), dtype)  # (x - mean) * rstd, kept for backward
+        self.rstd = np.empty(n, dtype)  # 1 / sqrt(var + eps) per row
+        self.mean = np.empty(n, dtype)
+        self.out = np.empty((n, c), dtype)
+        self.gx = np.empty((n, c), dtype)
+        self.tmp = np.empty((n, c), dtype)
+        self.wc = np.empty(c, dtype)
+        self.m1 = np.empty(n, dtype)
+        self.m2 = np.empty(n, dtype)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        xhat, rstd = self.xhat, self.rstd
+        np.dot(x, self.mean_weights, out=self.mean)
+        np.subtract(x, self.mean[:, None], out=xhat)  # x - mean
+        np.vecdot(xhat, xhat, out=rstd)  # sum of squares per row, no squared temporary
+        rstd *= self.inv_c
+        rstd += self.eps
+        np.sqrt(rstd, out=rstd)
+        np.reciprocal(rstd, out=rstd)
+        xhat *= rstd[:, None]
+        np.multiply(xhat, self.w, out=self.out)
+        self.out += self.b
+        return self.out
+
+    def backward(self, g: np.ndarray, residual: np.ndarray | None = None) -> np.ndarray:
+        """dx = rstd * (g w - mean(g w) - xhat mean(g w xhat)), plus ``residual`` (the skip path's gradient)."""
+        xhat, tmp, gx = self.xhat, self.tmp, self.gx
+        np.multiply(g, xhat, out=tmp)  # g * xhat: dw's terms, and (times w) mean(g w xhat)'s
+        np.dot(self.ones, tmp, out=self.gw)
+        np.dot(self.ones, g, out=self.gb)
+        np.multiply(self.w, self.inv_c, out=self.wc)  # w / C: the row means as products with w
+        np.dot(tmp, self.wc, out=self.m2)  # mean(g w xhat)
+        np.dot(g, self.wc, out=self.m1)  # mean(g w)
+        np.multiply(g, self.w, out=gx)
+        np.multiply(xhat, self.m2[:, None], out=tmp)
+        gx -= tmp
+        gx -= self.m1[:, None]
+        gx *= self.rstd[:, None]
+        if residual is not None:
+            gx += residual
+        return gx
 
 
-def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """LayerNorm over the last axis (biased variance); returns the output and what backward needs."""
-    xc = x - x.mean(axis=-1, keepdims=True)
-    rstd = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + LN_EPS)
-    xhat = xc * rstd
-    return xhat * w + b, (xhat, rstd, w)
+class NumpyAttention:
+    """Causal multi-head self-attention of ``(B*T, C)`` rows, one fused q, k, v projection."""
+
+    def __init__(self, p: dict, grads: dict, pre: str, batch: int, t: int, n_head: int) -> None:
+        w = p[f"{pre}qkv.weight"]
+        dtype, c = w.dtype, w.shape[1]
+        n, hs = batch * t, c // n_head
+        self.shape = (batch, t, n_head, hs)
+        self.qkv = NumpyLinear(w, p[f"{pre}qkv.bias"], grads[f"{pre}qkv.weight"], grads[f"{pre}qkv.bias"], n)
+        self.proj = NumpyLinear(
+            p[f"{pre}proj.weight"], p[f"{pre}proj.bias"], grads[f"{pre}proj.weight"], grads[f"{pre}proj.bias"], n
+        )
+        self.scale = np.array(1.0 / math.sqrt(hs), dtype)
+        # 0 where a query may see a key (itself and the past), -inf above the diagonal: added once per step
+        self.mask = np.triu(np.full((t, t), -np.inf, dtype), k=1)
+        # (k * scale)^T and (v * scale)^T, contiguous: as the right operand of a batched matmul a
+        # transposed view runs about 1.7x slower than a C-ordered array (OpenBLAS, these shapes)
+        self.kt = np.empty((batch, n_head, hs, t), dtype)
+        self.vt = np.empty((batch, n_head, hs, t), dtype)
+        self.att = np.empty((batch, n_head, t, t), dtype)  # scores, then softmax, in place
+        self.gatt = np.empty_like(self.att)  # d/d att, then d/d scores, in place
+        self.rows = np.empty((batch, n_head, t, 1), dtype)  # per-row max, then per-row sum
+        self.dots = np.empty((batch, n_head, t), dtype)  # sum(att * gatt) per row
+        self.ones = np.ones((t, 1), dtype)
+        self.y = np.empty((n, c), dtype)  # the heads side by side
+        self.gqkv = np.empty((n, 3 * c), dtype)
+
+    def _heads(self, a: np.ndarray, i: int) -> np.ndarray:
+        """Part ``i`` (q 0, k 1, v 2) of ``(N, 3C)`` rows as ``(B, nh, T, hs)`` (a view)."""
+        return a.reshape(*self.shape[:2], 3, *self.shape[2:])[:, :, i].transpose(0, 2, 1, 3)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        qkv = self.qkv.forward(x)  # (N, 3C)
+        q, k, v = self._heads(qkv, 0), self._heads(qkv, 1), self._heads(qkv, 2)  # (B, nh, T, hs) views
+        att, rows = self.att, self.rows
+        np.multiply(k.swapaxes(-1, -2), self.scale, out=self.kt)  # the scale on k: one pass over B*T*C numbers
+        np.matmul(q, self.kt, out=att)  # (B, nh, T, T) scores: q @ (k * scale)^T
+        att += self.mask
+        np.max(att, axis=-1, keepdims=True, out=rows)
+        att -= rows
+        np.exp(att, out=att)
+        np.matmul(att, self.ones, out=rows)  # row sums as a product with ones
+        np.reciprocal(rows, out=rows)  # one division per row, then a multiply over (T, T)
+        att *= rows  # softmax
+        y4 = self.y.reshape(self.shape).transpose(0, 2, 1, 3)  # (B, nh, T, hs) view of (N, C)
+        np.matmul(att, v, out=y4)  # straight into the heads-side-by-side layout
+        return self.proj.forward(self.y)
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        qkv, att, gatt, gqkv = self.qkv.out, self.att, self.gatt, self.gqkv
+        q, k, v = self._heads(qkv, 0), self._heads(qkv, 1), self._heads(qkv, 2)
+        gy = self.proj.backward(g)  # (N, C)
+        gy4 = gy.reshape(self.shape).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
+        np.matmul(att.swapaxes(-1, -2), gy4, out=self._heads(gqkv, 2))  # dv = att^T @ dy
+        # d/d att = dy @ v^T, computed with v * scale: it comes out multiplied by the scale, and so
+        # does ds below, which is what dq = ds @ (k * scale) = (scale ds) @ k and dk = (scale ds)^T @ q
+        # need: no pass over dq or dk for the scale
+        np.multiply(v.swapaxes(-1, -2), self.scale, out=self.vt)
+        np.matmul(gy4, self.vt, out=gatt)  # scale * d/d att, (B, nh, T, T)
+        # softmax backward in one expression: ds = att * (gatt - sum(att * gatt)) per row
+        np.vecdot(att, gatt, out=self.dots)
+        gatt -= self.dots[..., None]
+        gatt *= att  # scale * d/d scores
+        np.matmul(gatt, k, out=self._heads(gqkv, 0))  # dq
+        np.matmul(gatt.swapaxes(-1, -2), q, out=self._heads(gqkv, 1))  # dk
+        return self.qkv.backward(gqkv)
 
 
-def layer_norm_backward(g: np.ndarray, cache: tuple, grads: dict, name: str) -> np.ndarray:
-    xhat, rstd, w = cache
-    d = g.shape[-1]
-    grads[f"{name}.weight"] = (g * xhat).reshape(-1, d).sum(axis=0)
-    grads[f"{name}.bias"] = g.reshape(-1, d).sum(axis=0)
-    gx = g * w
-    return rstd * (gx - gx.mean(axis=-1, keepdims=True) - xhat * (gx * xhat).mean(axis=-1, keepdims=True))
+class NumpyMLPBlock:
+    """``fc2(gelu(fc1(x)))`` with GPT-2's tanh GELU; backward reuses the forward's tanh and ``x**2``."""
+
+    def __init__(self, p: dict, grads: dict, pre: str, n: int) -> None:
+        names = [f"{pre}fc1.weight", f"{pre}fc1.bias", f"{pre}fc2.weight", f"{pre}fc2.bias"]
+        self.fc1 = NumpyLinear(p[names[0]], p[names[1]], grads[names[0]], grads[names[1]], n)
+        self.fc2 = NumpyLinear(p[names[2]], p[names[3]], grads[names[2]], grads[names[3]], n)
+        dtype, shape = p[names[0]].dtype, (n, p[names[0]].shape[0])
+
+        def c(value: float) -> np.ndarray:
+            return np.array(value, dtype)
+
+        self.k1, self.k0 = c(GELU_C * GELU_K), c(GELU_C)  # z = x (C + C K x^2)
+        self.k3, self.k2 = c(6 * GELU_C * GELU_K), c(2 * GELU_C)  # 2C x (1 + 3K x^2) = x (2C + 6CK x^2)
+        self.half, self.one = c(0.5), c(1.0)
+        self.sq = np.empty(shape, dtype)  # x^2
+        self.a = np.empty(shape, dtype)  # (1 + tanh z) / 2
+        self.act = np.empty(shape, dtype)  # gelu(x) = x (1 + tanh z) / 2
+        self.tmp = np.empty(shape, dtype)
+        self.gf = np.empty(shape, dtype)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        f, sq, a, z = self.fc1.forward(x), self.sq, self.a, self.tmp  # f: (N, d_ff)
+        np.multiply(f, f, out=sq)
+        np.multiply(sq, self.k1, out=z)
+        z += self.k0
+        z *= f  # z = C (x + K x^3)
+        np.tanh(z, out=z)
+        np.add(z, self.one, out=a)
+        a *= self.half
+        np.multiply(a, f, out=self.act)
+        return self.fc2.forward(self.act)
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        """gelu'(x) = a + x (1 - t^2) (C/2) (1 + 3K x^2), and with 1 - t^2 = 4 a (1 - a):
+        a + a (1 - a) x (2C + 6CK x^2)."""
+        f, sq, a, q, gf = self.fc1.out, self.sq, self.a, self.tmp, self.gf
+        gact = self.fc2.backward(g)
+        np.multiply(sq, self.k3, out=q)
+        q += self.k2
+        q *= f  # x (2C + 6CK x^2)
+        np.subtract(self.one, a, out=gf)
+        gf *= a  # a (1 - a)
+        gf *= q
+        gf += a  # gelu'(x)
+        gf *= gact
+        return self.fc1.backward(gf)
 
 
-def attention(x: np.ndarray, p: dict, pre: str, n_head: int) -> tuple[np.ndarray, tuple]:
-    """Causal multi-head self-attention of ``x`` (B, T, C)."""
-    B, T, C = x.shape
-    hs = C // n_head
-    qkv = linear(x, p[f"{pre}qkv.weight"], p[f"{pre}qkv.bias"])  # (B, T, 3C)
-    qkv = qkv.reshape(B, T, 3, n_head, hs).transpose(2, 0, 3, 1, 4)  # (3, B, nh, T, hs)
-    q, k, v = qkv[0], qkv[1], qkv[2]
-    scale = 1.0 / math.sqrt(hs)
-    scores = (q @ k.swapaxes(-1, -2)) * scale  # (B, nh, T, T)
-    scores = np.where(np.tri(T, dtype=bool), scores, -np.inf)
-    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    att = e / e.sum(axis=-1, keepdims=True)
-    y = (att @ v).transpose(0, 2, 1, 3).reshape(B, T, C)  # heads side by side
-    out = linear(y, p[f"{pre}proj.weight"], p[f"{pre}proj.bias"])
-    return out, (x, q, k, v, att, y, scale)
+class NumpyTransformerBlock:
+    """One pre-norm block on ``(B*T, C)`` rows: ``x + attn(ln1(x))``, then ``+ mlp(ln2(.))``."""
 
+    def __init__(self, p: dict, grads: dict, pre: str, batch: int, t: int, n_head: int) -> None:
+        n = batch * t
 
-def attention_backward(g: np.ndarray, cache: tuple, p: dict, pre: str, grads: dict) -> np.ndarray:
-    x, q, k, v, att, y, scale = cache
-    B, nh, T, hs = q.shape
-    gy = linear_backward(g, y, p[f"{pre}proj.weight"], grads, f"{pre}proj", True)
-    gy = gy.reshape(B, T, nh, hs).transpose(0, 2, 1, 3)  # (B, nh, T, hs)
-    gatt = gy @ v.swapaxes(-1, -2)  # (B, nh, T, T)
-    gv = att.swapaxes(-1, -2) @ gy
-    gs = att * (gatt - (gatt * att).sum(axis=-1, keepdims=True)) * scale  # softmax, then the scale
-    gq = gs @ k
-    gk = gs.swapaxes(-1, -2) @ q
-    gqkv = np.stack([gq, gk, gv]).transpose(1, 3, 0, 2, 4).reshape(B, T, 3 * nh * hs)
-    return linear_backward(gqkv, x, p[f"{pre}qkv.weight"], grads, f"{pre}qkv", True)
+        def ln(name: str) -> NumpyLayerNorm:
+            w, b = f"{pre}{name}.weight", f"{pre}{name}.bias"
+            return NumpyLayerNorm(p[w], p[b], grads[w], grads[b], n)
 
+        self.ln1, self.ln2 = ln("ln1"), ln("ln2")
+        self.attn = NumpyAttention(p, grads, f"{pre}attn.", batch, t, n_head)
+        self.mlp = NumpyMLPBlock(p, grads, f"{pre}mlp.", n)
+        c = p[f"{pre}ln1.weight"].shape[0]
+        self.x1 = np.empty((n, c), p[f"{pre}ln1.weight"].dtype)
+        self.out = np.empty_like(self.x1)
 
-def block_forward(x: np.ndarray, p: dict, pre: str, n_head: int) -> tuple[np.ndarray, tuple]:
-    """One pre-norm block: x + attn(ln1(x)), then + mlp(ln2(.)) with GELU (tanh approximation)."""
-    h1, ln1 = layer_norm(x, p[f"{pre}ln1.weight"], p[f"{pre}ln1.bias"])
-    a, att = attention(h1, p, f"{pre}attn.", n_head)
-    x1 = x + a
-    h2, ln2 = layer_norm(x1, p[f"{pre}ln2.weight"], p[f"{pre}ln2.bias"])
-    f1 = linear(h2, p[f"{pre}mlp.fc1.weight"], p[f"{pre}mlp.fc1.bias"])
-    t = np.tanh((f1 + f1 * f1 * f1 * GELU_K) * GELU_C)
-    act = f1 * (t + 1.0) * 0.5
-    out = x1 + linear(act, p[f"{pre}mlp.fc2.weight"], p[f"{pre}mlp.fc2.bias"])
-    return out, (ln1, att, ln2, h2, f1, t, act)
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        np.add(x, self.attn.forward(self.ln1.forward(x)), out=self.x1)
+        return np.add(self.x1, self.mlp.forward(self.ln2.forward(self.x1)), out=self.out)
 
-
-def block_backward(g: np.ndarray, cache: tuple, p: dict, pre: str, grads: dict) -> np.ndarray:
-    ln1, att, ln2, h2, f1, t, act = cache
-    gact = linear_backward(g, act, p[f"{pre}mlp.fc2.weight"], grads, f"{pre}mlp.fc2", True)
-    gf1 = gact * ((t + 1.0) * 0.5 + f1 * (1.0 - t * t) * (0.5 * GELU_C) * (f1 * f1 * (3 * GELU_K) + 1.0))
-    gh2 = linear_backward(gf1, h2, p[f"{pre}mlp.fc1.weight"], grads, f"{pre}mlp.fc1", True)
-    gx1 = g + layer_norm_backward(gh2, ln2, grads, f"{pre}ln2")
-    gh1 = attention_backward(gx1, att, p, f"{pre}attn.", grads)
-    return gx1 + layer_norm_backward(gh1, ln1, grads, f"{pre}ln1")
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        """The input's gradient; the weights' gradients go into ``grads``."""
+        gx1 = self.ln2.backward(self.mlp.backward(g), residual=g)
+        return self.ln1.backward(self.attn.backward(gx1), residual=gx1)
 
 
 # ───────────── the PyTorch block (built on first use: torch is optional) ─────────────
@@ -240,25 +386,26 @@ class NumpyBlock(Impl):
     name = "numpy"
 
     def __init__(self, init: Init, dtype: np.dtype) -> None:
+        c = init.config
         self.p = cast(init.params, dtype)
         data = cast(init.data, dtype)
-        self.x, self.g = data["x"], data["grad_out"]
-        self.n_head = init.config["n_head"]
-        self._grads: dict[str, np.ndarray] | None = None
-        self._out: np.ndarray | None = None
+        B, T, d = data["x"].shape
+        self.x = data["x"].reshape(B * T, d)  # (N, C) rows
+        self.g = data["grad_out"].reshape(B * T, d)
+        self.shape = (B, T, d)
+        self._grads = {name: np.zeros_like(a) for name, a in self.p.items()}  # written by each backward
+        self.block = NumpyTransformerBlock(self.p, self._grads, "", B, T, c["n_head"])
+        self._gx: np.ndarray | None = None
 
     def step(self) -> None:
-        self._grads = None
-        out, cache = block_forward(self.x, self.p, "", self.n_head)
-        grads: dict[str, np.ndarray] = {}
-        grads["input"] = block_backward(self.g, cache, self.p, "", grads)
-        self._grads, self._out = grads, out
+        self.block.forward(self.x)
+        self._gx = self.block.backward(self.g)
 
     def loss_value(self) -> float:
-        return float((self._out * self.g).sum())  # what backward(G) differentiates: sum(y * G)
+        return float((self.block.out * self.g).sum())  # what backward(G) differentiates: sum(y * G)
 
     def grads(self) -> dict[str, np.ndarray]:
-        return {k: v.copy() for k, v in self._grads.items()}
+        return {**{k: v.copy() for k, v in self._grads.items()}, "input": self._gx.reshape(self.shape).copy()}
 
     def params(self) -> dict[str, np.ndarray]:
         return {k: v.copy() for k, v in self.p.items()}

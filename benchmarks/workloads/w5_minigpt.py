@@ -22,8 +22,8 @@ from ..common import (
     Init,
     NumpyAdam,
     Workload,
-    cast,
     count_nodes,
+    flat_views,
     gradwire_grads,
     gradwire_params,
     init_params,
@@ -33,14 +33,7 @@ from ..common import (
     torch_or_none,
     torch_params,
 )
-from .w4_transformer_block import (
-    block_backward,
-    block_forward,
-    block_shapes,
-    layer_norm,
-    layer_norm_backward,
-    torch_classes,
-)
+from .w4_transformer_block import NumpyLayerNorm, NumpyTransformerBlock, block_shapes, torch_classes
 
 
 def make_init(config: dict[str, Any], seed: int) -> Init:
@@ -65,51 +58,86 @@ def describe(config: dict[str, Any]) -> str:
 
 
 class NumpyGPT(Impl):
+    """The step in NumPy: W4's hand-written blocks (`NumpyTransformerBlock`), every buffer allocated once.
+
+    All parameters are views of one flat buffer and all gradients views of another, so Adam
+    updates the 0.4 M weights in 12 passes in all (`NumpyAdam`). The token embedding's
+    gradient is a product with the one-hot matrix of the tokens (``onehot.T @ dx``), rebuilt
+    each step: ``np.add.at`` (the usual scatter-add) took about 1.2 ms here, the product
+    0.2 ms (``benchmarks/README.md``, "The NumPy floor").
+    """
+
     name = "numpy"
 
     def __init__(self, init: Init, dtype: np.dtype) -> None:
         c = init.config
-        self.p = cast(init.params, dtype)
+        shapes = {name: a.shape for name, a in init.params.items()}
+        size = sum(a.size for a in init.params.values())
+        self.flat_p, self.flat_g = np.empty(size, dtype), np.zeros(size, dtype)
+        self.p, self._grads = flat_views(shapes, self.flat_p), flat_views(shapes, self.flat_g)
+        for name, a in init.params.items():
+            self.p[name][...] = a
         self.idx, self.targets = init.data["idx"], init.data["targets"]
-        self.n_layer, self.n_head = c["n_layer"], c["n_head"]
-        self.opt = NumpyAdam(c["lr"])
-        self._grads: dict[str, np.ndarray] | None = None
+        B, T = self.idx.shape
+        V, C = self.p["tok_emb.weight"].shape
+        n = B * T
+        self.B, self.T, self.C = B, T, C
+        g = self._grads
+        self.blocks = [NumpyTransformerBlock(self.p, g, f"blocks.{i}.", B, T, c["n_head"]) for i in range(c["n_layer"])]
+        self.ln_f = NumpyLayerNorm(self.p["ln_f.weight"], self.p["ln_f.bias"], g["ln_f.weight"], g["ln_f.bias"], n)
+        self.opt = NumpyAdam(c["lr"], self.flat_p)
+        self.x = np.empty((n, C), dtype)  # (N, C) rows, N = B*T
+        self.logits = np.empty((n, V), dtype)
+        self.shifted = np.empty((n, V), dtype)
+        self.glogits = np.empty((n, V), dtype)
+        self.row = np.empty((n, 1), dtype)
+        self.sums = np.empty(n, dtype)
+        self.ones_v = np.ones(V, dtype)
+        self.ones_b = np.ones(B, dtype)
+        self.gh = np.empty((n, C), dtype)
+        self.onehot = np.zeros((n, V), dtype)
+        # rows 0..T-1 of the position table's gradient as one (T*C,) vector (a view: the rows are
+        # contiguous); rows T.. of a longer table keep their zeros
+        self.gpos = g["pos_emb.weight"][:T].reshape(-1)
+        assert np.shares_memory(self.gpos, g["pos_emb.weight"])
+        self.positions = np.arange(n)
+        self.tokens = self.idx.reshape(-1)
+        self.target_index = self.targets.reshape(-1) + self.positions * V  # flat index of (row, target)
+        self.inv_n, self.n = np.array(1.0 / n, dtype), np.array(n, dtype)
         self._loss = np.nan
 
     def step(self) -> None:
-        p, idx = self.p, self.idx
-        self._grads = None
-        B, T = idx.shape
-        x = p["tok_emb.weight"][idx] + p["pos_emb.weight"][:T]  # (B, T, C)
-        caches = []
-        for i in range(self.n_layer):
-            x, cache = block_forward(x, p, f"blocks.{i}.", self.n_head)
-            caches.append(cache)
-        h, ln_f = layer_norm(x, p["ln_f.weight"], p["ln_f.bias"])
-        C = h.shape[-1]
-        h2 = h.reshape(-1, C)
-        logits = h2 @ p["head.weight"].T  # (B*T, V)
-        # cross-entropy over all positions, and its gradient
-        n = logits.shape[0]
-        rows, labels = np.arange(n), self.targets.reshape(-1)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        loss = -logp[rows, labels].mean()
-        g = np.exp(logp)
-        g[rows, labels] -= 1.0
-        g *= 1.0 / n
+        p, grads, B, T, C = self.p, self._grads, self.B, self.T, self.C
+        x, logits, shifted, g, sums = self.x, self.logits, self.shifted, self.glogits, self.sums
+        np.take(p["tok_emb.weight"], self.tokens, axis=0, out=x)  # (N, C)
+        x_btc = x.reshape(B, T, C)  # a view
+        x_btc += p["pos_emb.weight"][:T]  # (T, C), broadcast over the batch
+        for block in self.blocks:
+            x = block.forward(x)
+        h = self.ln_f.forward(x)
+        np.dot(h, p["head.weight"].T, out=logits)  # (N, V)
+        # cross-entropy over all positions: mean(log sum exp(shifted) - shifted[target])
+        np.max(logits, axis=1, keepdims=True, out=self.row)
+        np.subtract(logits, self.row, out=shifted)
+        np.exp(shifted, out=g)
+        np.dot(g, self.ones_v, out=sums)  # row sums
+        loss = (np.log(sums).sum() - shifted.take(self.target_index).sum()) * self.inv_n
+        sums *= self.n
+        g /= sums[:, None]  # softmax / N
+        g.reshape(-1)[self.target_index] -= self.inv_n  # minus one-hot / N
         # backward
-        grads: dict[str, np.ndarray] = {"head.weight": g.T @ h2}
-        gx = layer_norm_backward((g @ p["head.weight"]).reshape(B, T, C), ln_f, grads, "ln_f")
-        for i in range(self.n_layer - 1, -1, -1):
-            gx = block_backward(gx, caches[i], p, f"blocks.{i}.", grads)
-        gtok = np.zeros_like(p["tok_emb.weight"])
-        np.add.at(gtok, idx, gx)  # repeated tokens add up
-        gpos = np.zeros_like(p["pos_emb.weight"])
-        gpos[:T] = gx.sum(axis=0)
-        grads["tok_emb.weight"], grads["pos_emb.weight"] = gtok, gpos
-        self.opt.update(p, grads)
-        self._grads, self._loss = grads, loss
+        np.dot(g.T, h, out=grads["head.weight"])
+        np.dot(g, p["head.weight"], out=self.gh)
+        gx = self.ln_f.backward(self.gh)
+        for block in reversed(self.blocks):
+            gx = block.backward(gx)
+        onehot = self.onehot  # (N, V): row n is token n's one-hot; repeated tokens add up in the product
+        onehot.fill(0)
+        onehot[self.positions, self.tokens] = 1
+        np.dot(onehot.T, gx, out=grads["tok_emb.weight"])
+        np.dot(self.ones_b, gx.reshape(B, T * C), out=self.gpos)  # the sum over the batch
+        self.opt.update(self.flat_p, self.flat_g)
+        self._loss = loss
 
     def loss_value(self) -> float:
         return float(self._loss)
