@@ -12,6 +12,8 @@ checks each against the composite it replaces.
 - ``layer_norm`` (+ ``layer_norm_backward``): standardization over trailing axes.
 - ``cross_entropy`` (+ ``cross_entropy_backward``): log-softmax and the pick of the
   target class, with ignored rows, label smoothing and class weights.
+- ``attention_weights`` (used by ``attention``): softmax(q k^T scale + mask), one node whose
+  rule is softmax's and the scores' matmuls with the scale folded in.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import math
 
 import numpy as np
 
-from .ops import _ALL_AXES, _shift, _tiny, astype, matmul, scalar_operand
+from .ops import _ALL_AXES, _lowest, _shift, _tiny, astype, matmul, scalar_operand
 from .ops import sum as _sum_axes
 from .primitive import Binary, ShapeError, Unary, Variadic
 
@@ -385,3 +387,53 @@ cross_entropy = Unary(
     ),
     doc="softmax cross-entropy of (M, C) logits against class indices, weighted per row and class, as one node",
 )
+
+
+# ───────────────────────────── attention ─────────────────────────────
+
+
+def _attention_weights(arrays, mask, scale):
+    q, k = arrays
+    s = np.matmul(q, np.swapaxes(k, -1, -2))  # (..., L, S), a fresh array: the rest works in place
+    s *= scalar_operand(scale, s.dtype)
+    if mask is not None:
+        s += mask  # additive: 0 where a query sees a key, -inf where it does not
+    peak = s.max(axis=-1, keepdims=True)
+    lowest = _lowest(s.dtype)
+    np.clip(peak, lowest, -lowest, out=peak)  # a row masked everywhere stays -inf (weights 0), not NaN
+    s -= peak
+    np.exp(s, out=s)
+    total = s.sum(axis=-1, keepdims=True)
+    total += _tiny(s.dtype)
+    s /= total
+    return s
+
+
+def _vjp_attention_weights(gp, p, xs, needs, mask, scale):
+    # softmax's rule, then the two matmul rules of the scores, with the scale folded in once
+    q, k = xs
+    ds = p * (gp - (gp * p).sum(-1, True)) * scale  # (..., L, S)
+    return [ds @ k if needs[0] else None, ds.mT @ q if needs[1] else None]
+
+
+attention_weights = Variadic(
+    "attention_weights",
+    _attention_weights,
+    _vjp_attention_weights,
+    saves_output=True,
+    doc="softmax(q @ k.T * scale + mask) over the keys: the weights of attention as one node",
+)
+
+
+def attention(q, k, v, mask, scale):
+    """softmax(q @ k.T * scale + mask) @ v as two nodes: the fused weights (kept for backward) and a matmul.
+
+    Args:
+        q, k, v: Tensors of shapes (..., L, E), (..., S, E), (..., S, Ev).
+        mask: None, or a constant additive array broadcastable to (..., L, S) (0 and -inf).
+        scale: the score scale.
+
+    Returns:
+        The attention output, (..., L, Ev).
+    """
+    return matmul(attention_weights((q, k), mask, scale), v)

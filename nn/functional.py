@@ -527,6 +527,10 @@ def scaled_dot_product_attention(
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal=True, not both")
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1])
+    if dropout_p == 0 or not training:
+        additive = _additive_mask(q, k, attn_mask, is_causal)
+        if additive is not _COMPOSITE:
+            return _attention(q, k, v, additive, float(scale))  # two nodes: autograd.fused.attention
     scores = (q @ k.mT) * scale  # (..., L, S)
     L, S = scores.shape[-2], scores.shape[-1]
     keep = None
@@ -551,6 +555,43 @@ def scaled_dot_product_attention(
     if dropout_p > 0:
         attn = dropout(attn, dropout_p, training, rng)
     return attn @ v  # (..., L, Ev)
+
+
+_attention = autograd.fused.attention
+_COMPOSITE = object()  # the mask asks for the op-by-op path (a float mask that requires grad)
+_CAUSAL_MASKS: dict = {}
+
+
+def _additive_mask(q: Tensor, k: Tensor, attn_mask: Any, is_causal: bool) -> Any:
+    """The mask as the fused attention takes it: None, or a constant array of 0 and -inf (or the float mask)."""
+    L, S = q.shape[-2], k.shape[-2]
+    dtype = np.result_type(q.dtype, k.dtype)
+    if is_causal:
+        key = (L, S, dtype)
+        mask = _CAUSAL_MASKS.get(key)
+        if mask is None:  # built once per shape: 0 on and below the diagonal, -inf above (PyTorch's is_causal)
+            if len(_CAUSAL_MASKS) >= 64:
+                _CAUSAL_MASKS.clear()
+            mask = _CAUSAL_MASKS[key] = np.where(np.tril(np.ones((L, S), dtype=bool)), 0.0, -np.inf).astype(dtype)
+            mask.flags.writeable = False
+        return mask
+    if attn_mask is None:
+        return None
+    if isinstance(attn_mask, Tensor) and attn_mask.requires_grad:
+        return _COMPOSITE
+    mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+    scores_shape = (*np.broadcast_shapes(q.shape[:-2], k.shape[:-2]), L, S)
+    try:
+        if np.broadcast_shapes(mask.shape, scores_shape) != scores_shape:
+            return _COMPOSITE  # the mask adds batch axes of its own: let broadcasting make the scores
+    except ValueError:
+        raise ShapeError(
+            f"scaled_dot_product_attention: attn_mask of shape {mask.shape} does not broadcast to "
+            f"the scores' shape {scores_shape}"
+        ) from None
+    if mask.dtype == bool:
+        return np.where(mask, 0.0, -np.inf).astype(dtype)
+    return mask.astype(dtype, copy=False)
 
 
 # ───────────────────────────── losses ─────────────────────────────

@@ -81,7 +81,7 @@ def test_quick_demo_draws_the_gradient_graphs_as_svg(quick):
         assert root.tag.rsplit("}", 1)[-1] == "svg", name
         assert str(out / name) in result.stdout
     block = (out / "transformer_block_gradient_graph.svg").read_text(encoding="utf-8")
-    assert "attn" in block and "softmax" in block  # clustered by module, attention drawn op by op
+    assert "attn" in block and "attention_weights" in block  # clustered by module, the fused attention weights
 
 
 def test_quick_demo_plots_the_loss_curves_as_png(quick):

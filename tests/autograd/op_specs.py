@@ -142,6 +142,23 @@ def linear_weight_grad_cases(draw: st.DrawFn) -> Case:
     return ((*lead, draw(st.integers(1, 4))), (*lead, draw(st.integers(1, 4)))), {}
 
 
+@st.composite
+def attention_cases(draw: st.DrawFn, with_v: bool = True) -> Case:
+    """q (..., L, E), k (..., S, E) and, ``with_v``, v (..., S, Ev); a mask of None, causal or random
+    (some rows may see no key at all: their weights are 0) and a scale."""
+    lead = draw(shapes(min_dims=0, max_dims=2, max_side=2))
+    L, S, E = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    inputs = [(*lead, L, E), (*lead, S, E)] + ([(*lead, S, draw(st.integers(1, 3)))] if with_v else [])
+    kind = draw(st.sampled_from(["none", "causal", "random"]))
+    visible = {
+        "none": None,
+        "causal": np.tril(np.ones((L, S), dtype=bool)),
+        "random": draw(hnp.arrays(bool, (L, S))),
+    }[kind]
+    mask = None if visible is None else np.where(visible, 0.0, -np.inf)
+    return tuple(inputs), {"mask": mask, "scale": draw(st.sampled_from([0.35, 0.5, 1.0]))}
+
+
 def trailing_axes(shapes_: tuple[Shape, ...]) -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries({"n_axes": st.integers(1, len(shapes_[0]))})
 
@@ -253,6 +270,16 @@ def np_cross_entropy_vjp(g, logits, target, weight, smoothing, class_weight=None
     p = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
     r = np_cross_entropy_targets(logits.shape, target, smoothing, class_weight)
     return (p * r.sum(axis=-1, keepdims=True) - r) * (g * weight)[:, None]
+
+
+def np_attention_weights(q, k, mask, scale):
+    scores = q @ np.swapaxes(k, -1, -2) * scale
+    if mask is not None:
+        scores = scores + mask
+    peak = scores.max(axis=-1, keepdims=True)
+    e = np.exp(scores - np.where(np.isfinite(peak), peak, 0.0))
+    total = e.sum(axis=-1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)  # a row that sees no key: weights 0
 
 
 def vjp(f: Callable[[Tensor], Tensor], x: Tensor, g: Tensor) -> Tensor:
@@ -506,6 +533,13 @@ SPECS = [
         ),
         np_cross_entropy_vjp,
         cross_entropy_cases(upstream=True),
+    ),
+    # attention
+    OpSpec(
+        "attention_weights",
+        lambda q, k, mask, scale: autograd.fused.attention_weights((q, k), mask, scale),
+        np_attention_weights,
+        attention_cases(with_v=False),
     ),
     # not differentiable
     compare("equal", lambda a, b: a == b, np.equal),

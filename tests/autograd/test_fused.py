@@ -1,6 +1,6 @@
 """Every fused primitive against the composite of basic Tensor ops it replaces.
 
-A fused op (``linear``, ``gelu``, ``mse_loss``, ``layer_norm``, ``cross_entropy``, and the
+A fused op (``linear``, ``gelu``, ``mse_loss``, ``layer_norm``, ``cross_entropy``, ``attention``, and the
 fused backward helpers reached through them and through ``tanh`` and ``sigmoid``) is one
 node where the composite would be several. Each case below computes the same function both ways, in
 float64 on hypothesis-drawn shapes, and checks that the values, the first-order gradients
@@ -109,7 +109,36 @@ def cross_entropy_case(smoothing: float, reduction: str, ignore_first: bool) -> 
     return FusedCase(name, fused, composite, st.tuples(st.integers(rows, 4), st.integers(1, 4)).map(lambda s: (s,)))
 
 
+@st.composite
+def attention_shapes(draw: st.DrawFn) -> tuple:
+    lead = draw(shapes(min_dims=0, max_dims=2, max_side=3))
+    L, S, E, Ev = (draw(st.integers(1, 4)) for _ in range(4))
+    return (*lead, L, E), (*lead, S, E), (*lead, S, Ev)
+
+
+def composite_attention(causal: bool) -> Callable[..., Tensor]:
+    def attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        scores = (q @ k.mT) * (1.0 / math.sqrt(q.shape[-1]))
+        if causal:
+            scores = ag.where(np.tril(np.ones(scores.shape[-2:], dtype=bool)), scores, -math.inf)
+        return scores.softmax(-1) @ v
+
+    return attend
+
+
 CASES = [
+    FusedCase(
+        "attention",
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+        composite_attention(False),
+        attention_shapes(),
+    ),
+    FusedCase(
+        "attention causal",
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        composite_attention(True),
+        attention_shapes(),
+    ),
     FusedCase("linear", lambda *xs: ag.fused.linear(xs), lambda x, w: x @ w.T, linear_shapes(False)),
     FusedCase("linear with bias", lambda *xs: F.linear(*xs), lambda x, w, b: x @ w.T + b, linear_shapes(True)),
     FusedCase("gelu", ag.fused.gelu, composite_gelu, same_shape(1)),
@@ -197,6 +226,11 @@ def test_fused_op_records_one_node_on_its_inputs(case: FusedCase) -> None:
     rng = np.random.default_rng(0)
     leaves = [Tensor(rng.standard_normal(shape), requires_grad=True) for shape in _fixed_shapes(case)]
     out = case.fused(*leaves)
+    if case.name.startswith("attention"):  # the weights are one node on q and k, their product with v a matmul
+        weights, v_node = out.grad_fn.parents
+        assert weights.name == "attention_weights" and v_node is leaves[2]._node
+        assert list(weights.parents) == [leaves[0]._node, leaves[1]._node]
+        return
     if case.name == "layer_norm":  # the standardization is one node; the scale and shift are a mul and an add
         assert [p.name for p in out.grad_fn.parents] == ["mul", "leaf"]
         out = out.grad_fn.parents[0].saved[0]
@@ -209,6 +243,8 @@ def _fixed_shapes(case: FusedCase) -> tuple:
         return ((3, 2, 4), (5, 4), (5,)) if "bias" in case.name else ((3, 4), (5, 4))
     if case.name == "layer_norm":
         return ((3, 4), (4,), (4,))
+    if case.name.startswith("attention"):
+        return ((2, 3, 4), (2, 5, 4), (2, 5, 6))
     return ((2, 3),) * (2 if case.name.startswith("mse") else 1)
 
 
