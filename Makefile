@@ -23,7 +23,7 @@ test: $(STAMP) browser
 # The HTML graph page is tested in a real headless Chromium, Debian's package. As root with apt-get
 # (CI, a fresh machine) it is installed here; elsewhere the browser tests say why they skip.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "Chromium is not installed and cannot be (needs root and apt-get): browser tests will skip"; fi; }

@@ -10,13 +10,20 @@ Everything here is built from the public `autograd` Tensor API.
 Submodules: `nn.functional` (also as ``nn.F``), `nn.init`, `nn.optim`, `nn.lr_scheduler`,
 `nn.data`, `nn.datasets`, `nn.train`, `nn.tasks`, `nn.transformer`, `nn.serialization`,
 `nn.convert` (state-dict names between `MiniGPT` and nanoGPT / GPT-2).
+
+`nn.SummaryWriter` (in `nn.tensorboard`) writes TensorBoard logs, as PyTorch's; it needs the
+optional extra ``pip install 'gradwire[tensorboard]'``, loaded on first use: ``import nn`` does
+not import ``tensorboard``.
 """
+
+from typing import Any
 
 from . import data, datasets, functional, init, lr_scheduler, optim, tasks, train
 from . import functional as F
 from .checks import gradcheck_module
 from .convert import minigpt_to_nanogpt, nanogpt_to_minigpt
 from .data import ArrayDataset, DataLoader, random_split, train_test_split, train_val_split
+from .diagnostics import GradientFlowWarning, GradientMonitor, watch
 from .layers import GELU, MLP, Dropout, Embedding, LayerNorm, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .module import LoadResult, Module, ModuleDict, ModuleList, Parameter, StateDictKeyError, functional_call
 from .random import default_rng, manual_seed
@@ -34,6 +41,8 @@ __all__ = [
     "F",
     "FeedForward",
     "GPTConfig",
+    "GradientFlowWarning",
+    "GradientMonitor",
     "History",
     "LayerNorm",
     "Linear",
@@ -48,6 +57,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "StateDictKeyError",
+    "SummaryWriter",
     "Tanh",
     "TransformerBlock",
     "accuracy",
@@ -75,4 +85,14 @@ __all__ = [
     "train",
     "train_test_split",
     "train_val_split",
+    "watch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # nn.SummaryWriter needs the optional tensorboard package: load nn.tensorboard on first use only.
+    if name == "SummaryWriter":
+        from .tensorboard import SummaryWriter
+
+        return SummaryWriter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

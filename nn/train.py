@@ -10,7 +10,9 @@ What it needs from its arguments (nn.Module and nn.optim provide all of it):
   ``load_state_dict(state)`` (``.training`` is read when present);
 - loss_fn: ``loss_fn(output, target) -> Tensor``, a scalar averaged over the batch;
 - optimizer: ``zero_grad()`` and ``step()``;
-- scheduler (optional): ``step()``, called once at the end of every epoch.
+- scheduler (optional): ``step()``, called once at the end of every epoch;
+- writer (optional): ``add_scalar(tag, value, global_step)`` and ``flush()`` (an
+  `nn.SummaryWriter`; duck-typed, so this file does not import it), given every epoch's numbers.
 
 This file imports NumPy, tqdm, autograd and `nn.data`; no other part of nn.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -244,6 +247,49 @@ def _lr(optimizer: Any) -> float | None:
     return lr if isinstance(lr, (int, float)) else None
 
 
+def _lrs(optimizer: Any) -> list[tuple[int, float]]:
+    """``(group index, learning rate)`` for each parameter group that has one (group 0 for a bare ``lr``)."""
+    groups = getattr(optimizer, "param_groups", None)
+    if groups:
+        return [(k, float(g["lr"])) for k, g in enumerate(groups) if isinstance(g.get("lr"), Real)]
+    lr = getattr(optimizer, "lr", None)
+    return [(0, float(lr))] if isinstance(lr, Real) else []
+
+
+def _grad_norms(model: Any) -> dict[str, float]:
+    """Parameter name -> Euclidean norm of its ``.grad``, for the parameters that have one."""
+    named = getattr(model, "named_parameters", None)
+    if named is None:
+        return {}
+    norms = {}
+    for name, p in named():
+        grad = getattr(p, "grad", None)
+        if grad is not None:
+            norms[name] = float(np.linalg.norm(_numpy(grad).astype(np.float64, copy=False).ravel()))
+    return norms
+
+
+def _log_epoch(
+    writer: Any, epoch: int, history: History, lrs: list[tuple[int, float]], grad_norms: dict[str, float]
+) -> None:
+    """Write one epoch's numbers to ``writer``, with the epoch as the step, and flush it."""
+    scalars = {"loss/train": history.train_loss[-1]}
+    if history.val_loss:
+        scalars["loss/val"] = history.val_loss[-1]
+    if history.metric_name is not None:
+        if history.train_metric:
+            scalars[f"{history.metric_name}/train"] = history.train_metric[-1]
+        if history.val_metric:
+            scalars[f"{history.metric_name}/val"] = history.val_metric[-1]
+    scalars.update({f"lr/group_{k}": lr for k, lr in lrs})
+    scalars.update({f"grad_norm/{name}": norm for name, norm in grad_norms.items()})
+    for tag, value in scalars.items():
+        writer.add_scalar(tag, value, epoch)
+    flush = getattr(writer, "flush", None)
+    if flush is not None:
+        flush()
+
+
 class _EvalMode:
     """Context: the model in eval mode with recording off, its previous mode restored afterwards."""
 
@@ -340,13 +386,14 @@ def fit(
     scheduler: Any = None,
     rng: np.random.Generator | None = None,
     on_epoch_end: Callable[[int, History], bool | None] | None = None,
+    writer: Any = None,
 ) -> History:
     """Train ``model`` for up to ``epochs`` passes over ``train_data``.
 
     Each step: ``optimizer.zero_grad()``, ``loss = loss_fn(model(x), y)``,
     ``loss.backward()``, ``optimizer.step()``. After each epoch the model is evaluated on
     ``val_data`` (eval mode, no graph; then back to train mode), the scheduler steps, the
-    history grows by one entry and ``on_epoch_end(epoch, history)`` runs.
+    history grows by one entry, the numbers go to ``writer`` and ``on_epoch_end(epoch, history)`` runs.
 
     Early stopping (``patience`` given) watches the validation loss, or the training loss
     when there is no validation data: an epoch improves on the best so far when its loss is
@@ -372,17 +419,29 @@ def fit(
         rng: generator for shuffling array data; None uses the shared one.
         on_epoch_end: called as ``on_epoch_end(epoch, history)`` after every epoch;
             returning True stops training (``history.stopped_early`` is then True).
+        writer: an `nn.SummaryWriter` (anything with ``add_scalar(tag, value, global_step)``;
+            ``flush()`` is called when it has one) that gets, every epoch, with the epoch as
+            the step: ``loss/train`` and ``loss/val``, ``<metric>/train`` and ``<metric>/val``,
+            ``lr/group_<k>`` (each parameter group's learning rate during the epoch), and
+            ``grad_norm/<parameter name>`` (the norm of each ``.grad`` after the epoch's last
+            batch). None logs nothing.
 
     Returns:
         The `History` of the run.
 
     Raises:
         ValueError: for ``epochs < 0`` or ``patience < 1``.
+        TypeError: for a ``writer`` without ``add_scalar``.
     """
     if epochs < 0:
         raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
     if patience is not None and patience < 1:
         raise ValueError(f"fit: patience must be a positive number of epochs or None, got {patience}")
+    if writer is not None and not callable(getattr(writer, "add_scalar", None)):
+        raise TypeError(
+            "fit: writer must have add_scalar(tag, value, global_step), such as an nn.SummaryWriter; "
+            f"got {type(writer).__name__}"
+        )
     train_loader = _loader(train_data, batch_size, True, rng, "train_data")
     val_loader = None if val_data is None else _loader(val_data, batch_size, False, None, "val_data")
     name, metric_fn = _resolve_metric(metric)
@@ -395,6 +454,7 @@ def fit(
         for epoch in range(1, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
             lr = _lr(optimizer)
+            lrs = _lrs(optimizer) if writer is not None else []
             model.train()
             total, count = 0.0, 0
             outputs, targets = [], []
@@ -414,6 +474,7 @@ def fit(
                 bar.update(1)
                 bar.set_postfix(loss=f"{total / count:.4g}", refresh=False)
 
+            grad_norms = _grad_norms(model) if writer is not None else {}
             history.epochs.append(epoch)
             history.train_loss.append(total / count if count else math.nan)
             if lr is not None:
@@ -428,6 +489,8 @@ def fit(
                     history.val_metric.append(result[name])
                 monitored = result["loss"]
             bar.set_postfix(_summary(history), refresh=True)
+            if writer is not None:
+                _log_epoch(writer, epoch, history, lrs, grad_norms)
 
             if monitored < history.best_loss - min_delta:
                 history.best_epoch, history.best_loss = epoch, monitored

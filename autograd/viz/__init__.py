@@ -2,7 +2,9 @@
 
 ``to_dot(loss, model)`` gives Graphviz DOT text (no Graphviz needed), ``draw_graph(loss, model)``
 a ``graphviz.Digraph`` (shown inline in Jupyter; ``.render("graph", format="png")``) and
-``to_mermaid(loss, model)`` Mermaid text for Markdown pages. ``graph_stats(loss, model)``
+``to_mermaid(loss, model)`` Mermaid text for Markdown pages, and ``to_html(loss, "graph.html", model)``
+one self-contained interactive page (modules open and close on click; hovering a box shows its
+statistics; no network needed). ``graph_stats(loss, model)``
 counts nodes, depth and the bytes saved for backward, per op and per module.
 
 Each box is one recorded node: an op (its name, output shape and dtype) or a leaf tensor
@@ -32,6 +34,7 @@ The package, one job a module:
 - ``style``: how each box looks: labels, colours and the gradient colour scale.
 - ``dot``: DOT text (`to_dot`).
 - ``mermaid``: Mermaid text (`to_mermaid`).
+- ``html``: an interactive page (`to_html`): the layered layout of each cluster, and its script.
 - ``render``: pictures: `find_renderer` and `draw_graph`.
 - ``summary``: numbers about a graph (`graph_stats`).
 
@@ -44,6 +47,7 @@ first use of ``autograd.viz``). From the core it imports only `autograd.engine.t
 """
 
 from .dot import to_dot
+from .html import to_html
 from .mermaid import to_mermaid
 from .recorder import GradientRecorder, trace_gradients
 from .render import RendererNotFoundError, draw_graph, find_renderer
@@ -81,6 +85,7 @@ __all__ = [
     "find_renderer",
     "graph_stats",
     "to_dot",
+    "to_html",
     "to_mermaid",
     "trace_gradients",
 ]

@@ -699,3 +699,172 @@ def test_module_dict_errors_name_the_key():
         d["x.y"] = Affine(2)
     with pytest.raises(NotImplementedError, match="ModuleDict has no forward"):
         d(ag.tensor([1.0]))
+
+
+# ───────────── forward hooks ─────────────
+
+
+def test_forward_hooks_run_in_pytorch_order():
+    m = Affine(3)
+    events = []
+    m.register_forward_pre_hook(lambda mod, args: events.append("pre 1"))
+    m.register_forward_pre_hook(lambda mod, args: events.append("pre 2"))
+    m.register_forward_pre_hook(lambda mod, args: events.append("pre 0"), prepend=True)
+    m.register_forward_hook(lambda mod, args, out: events.append("post 1"))
+    m.register_forward_hook(lambda mod, args, out: events.append("post 0"), prepend=True)
+    original_forward = m.forward
+    m.forward = lambda x: events.append("forward") or original_forward(x)
+    m(fresh_input())
+    assert events == ["pre 0", "pre 1", "pre 2", "forward", "post 0", "post 1"]
+
+
+def test_forward_hooks_see_the_module_its_arguments_and_its_output():
+    m = Affine(3)
+    seen = {}
+    m.register_forward_pre_hook(lambda mod, args: seen.update(pre=(mod, args)))
+    m.register_forward_hook(lambda mod, args, out: seen.update(post=(mod, args, out)))
+    x = fresh_input()
+    y = m(x)
+    assert seen["pre"][0] is m and seen["pre"][1] == (x,) and isinstance(seen["pre"][1], tuple)
+    module, args, out = seen["post"]
+    assert module is m and args[0] is x and out is y
+
+
+def test_a_pre_hook_can_replace_the_arguments():
+    m = Affine(3)
+    x = fresh_input()
+    expected = (2 * x.data) * m.scale.data + m.shift.data
+    handle = m.register_forward_pre_hook(lambda mod, args: args[0] * 2)  # not a tuple: the single argument
+    np.testing.assert_allclose(m(x).data, expected, rtol=1e-6)
+    handle.remove()
+    m.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))  # a tuple: all the arguments
+    seen = []
+    m.register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+    np.testing.assert_allclose(m(x).data, expected, rtol=1e-6)
+    np.testing.assert_allclose(seen[0].data, 2 * x.data)  # forward hooks see the replaced arguments
+
+
+def test_forward_hooks_can_replace_the_output_in_turn_and_gradients_follow():
+    m = Affine(3)
+    m.register_forward_hook(lambda mod, args, out: out * 3)
+    m.register_forward_hook(lambda mod, args, out: None)  # None keeps what the previous hook left
+    m.register_forward_hook(lambda mod, args, out: out + 1)
+    x = fresh_input()
+    y = m(x)
+    np.testing.assert_allclose(y.data, 3 * (x.data * m.scale.data + m.shift.data) + 1, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.broadcast_to(3 * m.scale.data, x.shape), rtol=1e-6)
+
+
+def test_hooks_with_kwargs_see_and_replace_keyword_arguments():
+    class Scaled(Module):
+        def forward(self, x, scale=1.0):
+            return x * scale
+
+    m = Scaled()
+    seen = []
+    m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {**kwargs, "scale": 5.0}), with_kwargs=True)
+    m.register_forward_hook(lambda mod, args, kwargs, out: seen.append(kwargs), with_kwargs=True)
+    x = fresh_input()
+    np.testing.assert_allclose(m(x, scale=2.0).data, 5 * x.data)
+    assert seen == [{"scale": 5.0}]
+    m.register_forward_pre_hook(lambda mod, args, kwargs: args, with_kwargs=True)
+    with pytest.raises(RuntimeError, match="must return None or a tuple \\(args, kwargs\\)"):
+        m(x)
+
+
+def test_removing_hooks_stops_them_and_restores_the_fast_path():
+    m = Affine(3)
+    calls = []
+    pre = m.register_forward_pre_hook(lambda mod, args: calls.append("pre"))
+    post = m.register_forward_hook(lambda mod, args, out: calls.append("post"))
+    assert pre.id != post.id
+    m(fresh_input())
+    pre.remove()
+    m(fresh_input())
+    post.remove()
+    post.remove()  # a second remove does nothing
+    m(fresh_input())
+    assert calls == ["pre", "post", "post"]
+    assert not m._has_forward_hooks and "_has_forward_hooks" not in m.__dict__
+    with m.register_forward_hook(lambda mod, args, out: calls.append("inside")):
+        m(fresh_input())
+    m(fresh_input())
+    assert calls == ["pre", "post", "post", "inside"] and not m._has_forward_hooks
+
+
+def test_a_hook_may_remove_itself_while_running():
+    m = Affine(3)
+    calls = []
+    handles = []
+    handles.append(m.register_forward_hook(lambda mod, args, out: calls.append("once") or handles[0].remove()))
+    m.register_forward_hook(lambda mod, args, out: calls.append("always"))
+    m(fresh_input())
+    m(fresh_input())
+    assert calls == ["once", "always", "always"]
+
+
+def test_hooks_on_nested_modules_fire_in_call_order():
+    net = Net()
+    events = []
+    for name, module in net.named_modules():
+        module.register_forward_pre_hook(lambda mod, args, name=name: events.append(f"pre {name or 'net'}"))
+        module.register_forward_hook(lambda mod, args, out, name=name: events.append(f"post {name or 'net'}"))
+    x = fresh_input()
+    net(x)
+    # ModuleList is never called itself: its hooks never run
+    assert events == [
+        "pre net",
+        "pre inner.0",
+        "post inner.0",
+        "pre inner.1",
+        "post inner.1",
+        "pre last",
+        "post last",
+        "post net",
+    ]
+
+
+def test_replacing_an_inner_output_changes_the_outer_result():
+    net = Net()
+    x = fresh_input()
+    before = net(x).data
+    handle = net.last.register_forward_hook(lambda mod, args, out: out * 0)
+    np.testing.assert_array_equal(net(x).data, np.zeros_like(before))
+    handle.remove()
+    np.testing.assert_array_equal(net(x).data, before)
+
+
+def test_forward_hooks_match_pytorch_on_a_nested_model():
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the hook order")
+    from nn import Linear, ReLU, Sequential
+
+    def record(model, events):
+        for name, module in model.named_modules():
+            module.register_forward_pre_hook(lambda mod, args, name=name: events.append(("pre", name, len(args))))
+            module.register_forward_hook(lambda mod, args, out, name=name: events.append(("post", name, out.shape)))
+
+    ours, theirs = [], []
+    gw = Sequential(Linear(2, 3), ReLU(), Sequential(Linear(3, 1)))
+    pt = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Sequential(torch.nn.Linear(3, 1)))
+    record(gw, ours)
+    record(pt, theirs)
+    gw(ag.tensor(np.ones((4, 2), dtype=np.float32)))
+    pt(torch.ones(4, 2))
+    theirs = [(kind, name, tuple(info) if kind == "post" else info) for kind, name, info in theirs]
+    assert len(ours) == 10 and ours == theirs
+
+
+def test_bad_hooks_are_refused_and_handles_do_not_keep_modules_alive():
+    import gc
+    import weakref
+
+    m = Affine(3)
+    with pytest.raises(TypeError, match="register_forward_hook: the hook must be callable, got int"):
+        m.register_forward_hook(3)
+    handle = m.register_forward_hook(lambda mod, args, out: None)
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None
+    handle.remove()  # the module is gone: nothing to do, no error
