@@ -1,17 +1,28 @@
-"""Tests for nn.datasets: generated data sets (shapes, dtypes, seeding, balance, learnability), IDX and MNIST files."""
+"""Tests for nn.datasets: generated data sets (shapes, dtypes, seeding, balance, learnability), IDX and MNIST files,
+scikit-learn's real data sets and their fixed splits (skipped without scikit-learn), the shipped texts."""
 
 import gzip
 import struct
+import sys
 
 import numpy as np
 import pytest
 
 from nn.data import train_test_split
 from nn.datasets import (
+    TEXTS,
     IDXError,
+    TrainTestSplit,
+    breast_cancer_split,
+    diabetes_split,
+    digits_split,
     house_prices,
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
     load_idx,
     load_mnist,
+    load_text,
     make_classification,
     make_regression,
     spirals,
@@ -300,3 +311,157 @@ def test_load_mnist_errors(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(4, dtype=np.uint8))
     with pytest.raises(IDXError, match="expected 5 labels"):
         load_mnist(tmp_path)
+
+
+# ───────────── real data: scikit-learn's bundled data sets ─────────────
+
+SKLEARN_REASON = "the real data sets need scikit-learn: pip install 'gradwire[datasets]'"
+
+
+@pytest.fixture
+def sklearn():
+    return pytest.importorskip("sklearn", reason=SKLEARN_REASON)
+
+
+def test_load_digits_shapes_dtypes_range_and_classes(sklearn):
+    X, y = load_digits()
+    assert X.shape == (1797, 64) and X.dtype == np.float32
+    assert y.shape == (1797,) and y.dtype == np.int64
+    assert X.min() == 0.0 and X.max() == 1.0
+    counts = np.bincount(y)
+    assert len(counts) == 10 and counts.sum() == 1797 and counts.min() >= 170
+    raw, _ = load_digits(normalize=False)
+    assert raw.dtype == np.float32 and raw.max() == 16.0
+    np.testing.assert_array_equal(raw, np.round(raw))  # ink counts 0-16
+    np.testing.assert_array_equal(X, raw / 16)
+    images, y_images = load_digits(as_images=True)
+    assert images.shape == (1797, 1, 8, 8) and images.dtype == np.float32
+    np.testing.assert_array_equal(images.reshape(1797, 64), X)
+    np.testing.assert_array_equal(y_images, y)
+
+
+def test_load_diabetes_shapes_dtypes_and_standardization(sklearn):
+    X, y = load_diabetes()
+    assert X.shape == (442, 10) and X.dtype == np.float32
+    assert y.shape == (442, 1) and y.dtype == np.float32
+    assert 25.0 <= y.min() and y.max() <= 346.0
+    np.testing.assert_allclose(X.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(X.std(axis=0), 1.0, atol=1e-5)
+    raw, y_raw = load_diabetes(standardize=False)
+    assert set(np.unique(raw[:, 1])) == {1.0, 2.0}  # sex, coded 1/2 in the raw data
+    assert 19 <= raw[:, 0].min() and raw[:, 0].max() <= 79  # age in years
+    np.testing.assert_array_equal(y_raw, y)  # the target is never standardized
+
+
+def test_load_breast_cancer_shapes_dtypes_and_classes(sklearn):
+    X, y = load_breast_cancer()
+    assert X.shape == (569, 30) and X.dtype == np.float32
+    assert y.shape == (569,) and y.dtype == np.int64
+    assert np.bincount(y).tolist() == [212, 357]  # 0 malignant, 1 benign
+    np.testing.assert_allclose(X.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(X.std(axis=0), 1.0, atol=1e-4)
+    raw, _ = load_breast_cancer(standardize=False)
+    assert raw.min() >= 0.0 and raw.max() > 1000  # areas in the thousands, smoothness below 1
+
+
+def assert_partition(split: TrainTestSplit, n: int, n_test: int) -> None:
+    """The split's rows are disjoint, cover 0..n-1, and have the sizes asked for."""
+    assert split.train_index.dtype == split.test_index.dtype == np.int64
+    assert len(split.test_index) == n_test and len(split.train_index) == n - n_test
+    assert len(np.intersect1d(split.train_index, split.test_index)) == 0
+    np.testing.assert_array_equal(np.sort(np.concatenate([split.train_index, split.test_index])), np.arange(n))
+
+
+def test_digits_split_is_fixed_stratified_and_disjoint(sklearn):
+    split = digits_split()
+    assert_partition(split, 1797, 450)
+    again = digits_split(seed=0)
+    np.testing.assert_array_equal(again.train_index, split.train_index)
+    np.testing.assert_array_equal(again.test_index, split.test_index)
+    other = digits_split(seed=1)
+    assert not np.array_equal(other.test_index, split.test_index)
+    X, y = load_digits()
+    X_train, X_test, y_train, y_test = split  # unpacks in train_test_split's order
+    np.testing.assert_array_equal(X_train, X[split.train_index])
+    np.testing.assert_array_equal(X_test, X[split.test_index])
+    np.testing.assert_array_equal(y_test, y[split.test_index])
+    assert split.mean is None and split.std is None
+    expected = np.bincount(y) * 450 / 1797  # each digit keeps its share, to within one sample
+    assert np.all(np.abs(np.bincount(y_test, minlength=10) - expected) < 1)
+    assert np.all(np.abs(np.bincount(y_train, minlength=10) - np.bincount(y) * 1347 / 1797) < 1)
+    assert_partition(digits_split(test_size=0.5), 1797, 899)  # the test share is rounded up
+
+
+def test_digits_split_as_images_keeps_the_same_rows(sklearn):
+    rows, images = digits_split(), digits_split(as_images=True)
+    assert images.X_train.shape == (1347, 1, 8, 8) and images.X_test.shape == (450, 1, 8, 8)
+    np.testing.assert_array_equal(images.test_index, rows.test_index)
+    np.testing.assert_array_equal(images.X_test.reshape(450, 64), rows.X_test)
+
+
+def test_split_standardization_uses_training_statistics_only(sklearn):
+    for split, (raw, _) in [
+        (breast_cancer_split(), load_breast_cancer(standardize=False)),
+        (diabetes_split(), load_diabetes(standardize=False)),
+        (digits_split(standardize=True), load_digits()),
+    ]:
+        train_rows = raw[split.train_index].astype(np.float64)
+        np.testing.assert_allclose(split.mean, train_rows.mean(axis=0), rtol=1e-6, atol=1e-9)
+        std = train_rows.std(axis=0)
+        np.testing.assert_allclose(split.std, np.where(std > 0, std, 1.0), rtol=1e-6)
+        assert not np.allclose(split.mean, raw.astype(np.float64).mean(axis=0))  # not the full data's statistics
+        X_train = split.X_train.reshape(len(split.X_train), -1)
+        X_test = split.X_test.reshape(len(split.X_test), -1)
+        assert X_train.dtype == X_test.dtype == np.float32
+        np.testing.assert_allclose(X_train.mean(axis=0), 0.0, atol=1e-5)
+        np.testing.assert_allclose(X_train.std(axis=0)[std > 0], 1.0, atol=1e-4)
+        expected = (raw[split.test_index].astype(np.float64) - split.mean) / split.std
+        np.testing.assert_allclose(X_test, expected, rtol=1e-5, atol=1e-5)
+        assert np.abs(X_test.mean(axis=0)).max() > 0.01  # test rows are scaled, not re-centred on themselves
+
+
+def test_breast_cancer_and_diabetes_splits(sklearn):
+    cancer = breast_cancer_split()
+    assert_partition(cancer, 569, 143)
+    assert cancer.X_train.shape == (426, 30) and cancer.y_train.dtype == np.int64
+    assert abs(np.bincount(cancer.y_test)[0] - 212 * 143 / 569) < 1  # stratified
+    np.testing.assert_array_equal(breast_cancer_split(seed=0).test_index, cancer.test_index)
+    diabetes = diabetes_split()
+    assert_partition(diabetes, 442, 111)
+    assert diabetes.X_test.shape == (111, 10) and diabetes.y_test.shape == (111, 1)
+    assert diabetes.y_test.dtype == np.float32
+    np.testing.assert_array_equal(diabetes.y_test, load_diabetes()[1][diabetes.test_index])
+    np.testing.assert_array_equal(diabetes_split(seed=0).test_index, diabetes.test_index)
+    assert "standardized on the training rows" in repr(diabetes)
+
+
+@pytest.mark.parametrize(
+    "load", [load_digits, load_diabetes, load_breast_cancer, digits_split, diabetes_split, breast_cancer_split]
+)
+def test_real_data_without_scikit_learn_names_the_extra(monkeypatch, load):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # None in sys.modules makes the import fail
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match=r"pip install 'gradwire\[datasets\]'") as raised:
+        load()
+    assert "scikit-learn" in str(raised.value)
+
+
+# ───────────── texts shipped in the package ─────────────
+
+
+def test_load_text_returns_genesis():
+    text = load_text()
+    assert text == load_text("genesis") and "genesis" in TEXTS
+    assert text.startswith("The First Book of Moses, called Genesis\n")
+    assert len(text) > 50_000
+    assert "In the beginning God created the heaven and the earth." in text
+    assert text.count("Chapter ") == 50 and text.rstrip().endswith("in a coffin in Egypt.")
+    assert text.isascii() and "\r" not in text
+
+
+def test_load_text_reads_a_file_and_rejects_unknown_names(tmp_path):
+    path = tmp_path / "poem.txt"
+    path.write_text("Tyger Tyger, burning bright \u2014\n", encoding="utf-8")
+    assert load_text(path) == load_text(str(path)) == "Tyger Tyger, burning bright \u2014\n"
+    with pytest.raises(FileNotFoundError, match="genesis"):
+        load_text("exodus")
