@@ -26,24 +26,33 @@ from .data import ArrayDataset, DataLoader, random_split, train_test_split, trai
 from .diagnostics import GradientFlowWarning, GradientMonitor, watch
 from .layers import GELU, MLP, Dropout, Embedding, LayerNorm, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .module import LoadResult, Module, ModuleDict, ModuleList, Parameter, StateDictKeyError, functional_call
+from .normalization import BatchNorm1d, BatchNorm2d
 from .random import default_rng, manual_seed
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .serialization import load, load_metadata, save
 from .train import History, accuracy, evaluate, fit, predict, r2_score
 from .transformer import FeedForward, GPTConfig, MiniGPT, MultiHeadAttention, TransformerBlock
 
 __all__ = [
     "GELU",
+    "GRU",
+    "LSTM",
     "MLP",
+    "RNN",
     "ArrayDataset",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "DataLoader",
     "Dropout",
     "Embedding",
     "F",
     "FeedForward",
     "GPTConfig",
+    "GRUCell",
     "GradientFlowWarning",
     "GradientMonitor",
     "History",
+    "LSTMCell",
     "LayerNorm",
     "Linear",
     "LoadResult",
@@ -53,6 +62,7 @@ __all__ = [
     "ModuleList",
     "MultiHeadAttention",
     "Parameter",
+    "RNNCell",
     "ReLU",
     "Sequential",
     "Sigmoid",
