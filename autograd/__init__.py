@@ -7,7 +7,7 @@ load their own dependencies when first imported.
 import importlib
 from typing import Any
 
-from . import fused, ops
+from . import conv, fused, ops
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .backprop import backward, grad
 from .function import Function, FunctionCtx
@@ -99,6 +99,7 @@ __all__ = [
     "cat",
     "clip",
     "concatenate",
+    "conv",
     "cos",
     "enable_grad",
     "exp",

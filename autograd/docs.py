@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from . import fused, ops  # noqa: F401  (importing the tables fills the registry)
+from . import conv, fused, ops  # noqa: F401  (importing the tables fills the registry)
 from .primitive import REGISTRY, Binary, NonDifferentiable, Unary, Variadic
 
 _KINDS = (

@@ -105,16 +105,17 @@ class Workload:
 def init_params(shapes: dict[str, tuple[int, ...]], rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Random float64 weights for named shapes, PyTorch-like in scale.
 
-    2-D ``*emb.weight``: N(0, 1). Other 2-D weights ``(out, in)``: U(-1/sqrt(in), 1/sqrt(in)).
-    1-D ``weight`` (LayerNorm scales): 1 + U(-0.1, 0.1), not ones, so that their gradients
-    are exercised. 1-D biases: U(-0.1, 0.1).
+    2-D ``*emb.weight``: N(0, 1). Other weights of 2 or more axes ``(out, in, ...)`` (linear
+    and convolution weights): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), ``fan_in`` the product of
+    all axes but the first. 1-D ``weight`` (LayerNorm scales): 1 + U(-0.1, 0.1), not ones, so
+    that their gradients are exercised. 1-D biases: U(-0.1, 0.1).
     """
     params = {}
     for name, shape in shapes.items():
         if len(shape) == 2 and name.endswith("emb.weight"):
             params[name] = rng.standard_normal(shape)
-        elif len(shape) == 2:
-            bound = 1.0 / np.sqrt(shape[1])
+        elif len(shape) >= 2:
+            bound = 1.0 / np.sqrt(math.prod(shape[1:]))
             params[name] = rng.uniform(-bound, bound, size=shape)
         elif name.endswith("weight"):
             params[name] = 1.0 + rng.uniform(-0.1, 0.1, size=shape)

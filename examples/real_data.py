@@ -15,12 +15,14 @@ float32 with `nn.fit`, and scores on the test part:
 - ``diabetes``: linear regression on 10 clinical features, full-batch Adam on the MSE;
   test R² compared with the closed-form least-squares fit on the same split (the best any
   linear model can do there);
+- ``digits_cnn``: the same digits as (N, 1, 8, 8) images, two 3x3 convolutions with
+  BatchNorm and ReLU, a max-pool and a Linear; test accuracy >= 0.98 (0.987 in about 5 s);
 - ``breast_cancer``: logistic regression on 30 features, binary cross-entropy with logits;
   test accuracy >= 0.95.
 
 Each task is one function ``task(quick=False, seed=0, progress=False) -> Result`` (the
-demo's record, from ``report.py``) listed in `TASKS`; another task, such as a CNN on
-``digits_split(as_images=True)``, is one more such function and one more entry.
+demo's record, from ``report.py``) listed in `TASKS`; another task is one more such function
+and one more entry.
 ``tests/nn/test_real_data.py`` runs the same functions and asserts their targets.
 """
 
@@ -41,9 +43,12 @@ import numpy as np
 from report import Result, Stopwatch, plot_loss_curves, print_summary
 
 from nn import functional as F
+from nn.conv import Conv2d, Flatten, MaxPool2d
 from nn.datasets import breast_cancer_split, diabetes_split, digits_split, standardize
-from nn.layers import MLP, Linear
+from nn.layers import MLP, Linear, ReLU, Sequential
 from nn.lr_scheduler import CosineAnnealingLR
+from nn.module import Module
+from nn.normalization import BatchNorm2d
 from nn.optim import Adam
 from nn.random import manual_seed
 from nn.train import accuracy, evaluate, fit, predict, r2_score
@@ -52,6 +57,7 @@ SPLIT_SEED = 0  # every task scores on the same fixed split; a task's own seed c
 
 # The targets each task is held to (here and in tests/nn/test_real_data.py).
 DIGITS_TARGET = 0.96  # test accuracy; 0.973-0.98 measured over seeds 0-5
+DIGITS_CNN_TARGET = 0.98  # test accuracy of the CNN on the same split
 DIABETES_TARGET = 0.35  # test R²; 0.372 measured, 0.373 is the least-squares optimum on this split
 BREAST_CANCER_TARGET = 0.95  # test accuracy; 0.986 measured over seeds 0-2
 
@@ -87,6 +93,61 @@ def digits_mlp(quick: bool = False, seed: int = 0, progress: bool = False) -> Re
         "test accuracy",
         test_accuracy,
         DIGITS_TARGET,
+        seconds=clock.seconds(),
+        losses=history.train_loss,
+        val_losses=history.val_loss,
+        val_label="test",
+        x_label="epoch",
+    )
+
+
+def digits_cnn_model() -> Module:
+    """Two 3x3 convolutions (16 and 32 channels, padding 1) with BatchNorm and ReLU, a 2x2 max-pool, Linear(512, 10)."""
+    return Sequential(
+        Conv2d(1, 16, 3, padding=1),  # (N, 16, 8, 8)
+        BatchNorm2d(16),
+        ReLU(),
+        Conv2d(16, 32, 3, padding=1),  # (N, 32, 8, 8)
+        BatchNorm2d(32),
+        ReLU(),
+        MaxPool2d(2),  # (N, 32, 4, 4)
+        Flatten(),  # (N, 512)
+        Linear(512, 10),
+    )
+
+
+def digits_cnn(quick: bool = False, seed: int = 0, progress: bool = False) -> Result:
+    """The same digits as (N, 1, 8, 8) images: a small CNN (`digits_cnn_model`), cross-entropy, Adam with cosine decay.
+
+    Adam lr 3e-3 cosine to 0 over 15 epochs, batch 32; pixels standardized with the training
+    images' statistics. Evaluation runs in ``eval()`` mode, so BatchNorm uses its running statistics.
+    """
+    clock = Stopwatch()
+    manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    X_train, X_test, y_train, y_test = digits_split(SPLIT_SEED, as_images=True, standardize=True)
+    epochs = 1 if quick else 15
+    model = digits_cnn_model()
+    optimizer = Adam(model.parameters(), lr=3e-3)
+    history = fit(
+        model,
+        F.cross_entropy,
+        optimizer,
+        (X_train, y_train),
+        epochs=epochs,
+        val_data=(X_test, y_test),  # watched for the loss curve only: nothing is chosen by it
+        batch_size=32,
+        scheduler=CosineAnnealingLR(optimizer, T_max=epochs),
+        progress=progress,
+        rng=rng,
+    )
+    model.eval()
+    test_accuracy = evaluate(model, None, (X_test, y_test), metric="accuracy")["accuracy"]
+    return Result(
+        "digits CNN",
+        "test accuracy",
+        test_accuracy,
+        DIGITS_CNN_TARGET,
         seconds=clock.seconds(),
         losses=history.train_loss,
         val_losses=history.val_loss,
@@ -178,6 +239,7 @@ def breast_cancer_logistic(quick: bool = False, seed: int = 0, progress: bool = 
 
 TASKS: dict[str, Callable[..., Result]] = {
     "digits": digits_mlp,
+    "digits_cnn": digits_cnn,
     "diabetes": diabetes_linear,
     "breast_cancer": breast_cancer_logistic,
 }

@@ -21,6 +21,7 @@ from typing import Any
 from . import data, datasets, functional, init, lr_scheduler, optim, tasks, train
 from . import functional as F
 from .checks import gradcheck_module
+from .conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d
 from .convert import minigpt_to_nanogpt, nanogpt_to_minigpt
 from .data import ArrayDataset, DataLoader, random_split, train_test_split, train_val_split
 from .diagnostics import GradientFlowWarning, GradientMonitor, watch
@@ -40,13 +41,17 @@ __all__ = [
     "MLP",
     "RNN",
     "ArrayDataset",
+    "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
     "DataLoader",
     "Dropout",
     "Embedding",
     "F",
     "FeedForward",
+    "Flatten",
     "GPTConfig",
     "GRUCell",
     "GradientFlowWarning",
@@ -56,6 +61,7 @@ __all__ = [
     "LayerNorm",
     "Linear",
     "LoadResult",
+    "MaxPool2d",
     "MiniGPT",
     "Module",
     "ModuleDict",

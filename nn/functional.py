@@ -3,8 +3,10 @@
 What PyTorch keeps in ``torch.nn.functional``: ``relu``, ``gelu``, ``softmax``, ``dropout``,
 ``layer_norm``, ``linear``, ``embedding``, ``scaled_dot_product_attention`` and the losses
 (``cross_entropy``, ``nll_loss``, ``mse_loss``, ``l1_loss``, ``binary_cross_entropy``,
-``binary_cross_entropy_with_logits``). Every function is a composite of the public
-autograd Tensor API (methods, operators, ``autograd.where``), so gradients, and gradients
+``binary_cross_entropy_with_logits``), and for images and sequences ``conv2d``, ``conv1d``,
+``max_pool2d``, ``avg_pool2d``, ``pad``, ``unfold``, ``fold`` and ``flatten`` (the primitives
+of `autograd.conv`). Every function is a composite of the public autograd Tensor API
+(methods, operators, ``autograd.where``, ``autograd.conv``), so gradients, and gradients
 of gradients, come from the engine; no function here adds derivative code.
 
 Conventions that differ from PyTorch, on purpose:
@@ -34,19 +36,26 @@ from autograd import ShapeError, Tensor
 from .random import default_rng
 
 __all__ = [
+    "avg_pool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
     "cross_entropy",
     "dropout",
     "embedding",
+    "flatten",
+    "fold",
     "gelu",
     "l1_loss",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool2d",
     "mse_loss",
     "nll_loss",
+    "pad",
     "relu",
     "scaled_dot_product_attention",
     "sigmoid",
@@ -54,6 +63,7 @@ __all__ = [
     "softmax",
     "softplus",
     "tanh",
+    "unfold",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -971,3 +981,239 @@ def binary_cross_entropy_with_logits(
     if weight is not None:
         loss = loss * _check_weight(weight, logits, op, "weight")
     return _reduce(loss, reduction)
+
+
+# ───────────────────────────── convolution and pooling ─────────────────────────────
+# Images are (N, C, H, W) and sequences (N, C, L), as in PyTorch; an unbatched (C, H, W) or
+# (C, L) input is run as a batch of one. The work is in `autograd.conv`: a convolution is one
+# im2col copy (`unfold`) and one matmul, pooling is a strided slice op per kernel offset.
+
+_conv = autograd.conv
+
+
+def _batched(x: Tensor, spatial: int, op: str) -> tuple[Tensor, bool]:
+    """``x`` with a batch axis (an unbatched input gets one of size 1), and whether it was added."""
+    if x.ndim == spatial + 1:
+        return x.reshape((1, *x.shape)), True
+    if x.ndim != spatial + 2:
+        layout = "(N, C, H, W) or (C, H, W)" if spatial == 2 else "(N, C, L) or (C, L)"
+        raise ShapeError(f"{op}: expected an input of shape {layout}, got shape {x.shape}")
+    return x, False
+
+
+def _unbatched(out: Tensor, added: bool) -> Tensor:
+    return out.reshape(out.shape[1:]) if added else out
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation, as in every deep-learning library), PyTorch's ``F.conv2d``.
+
+    ``out[n, o] = bias[o] + sum_c sum_(i, j) weight[o, c, i, j] * x_padded[n, c, s h + d i, s w + d j]``
+    over the input channels ``c`` of output channel ``o``'s group.
+
+    Args:
+        input: (N, C_in, H, W), or (C_in, H, W) unbatched.
+        weight: (C_out, C_in / groups, kH, kW).
+        bias: optional (C_out,).
+        stride, padding, dilation: ints or (height, width) pairs; padding may also be
+            ``"valid"`` (none) or ``"same"`` (the output has the input's size; stride 1 only,
+            an odd total padding puts its extra unit at the bottom and right, as PyTorch).
+        groups: split the channels into ``groups`` independent convolutions.
+
+    Returns:
+        (N, C_out, OH, OW) with ``OH = floor((H + 2 padding - dilation (kH - 1) - 1) / stride) + 1``
+        (likewise OW).
+
+    Raises:
+        ShapeError: the channels, groups or bias do not fit the weight, or the dilated kernel
+            is larger than the padded input.
+    """
+    x, added = _batched(_as_tensor(input), 2, "conv2d")
+    return _unbatched(_conv.conv2d(x, weight, bias, stride, padding, dilation, groups), added)
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution over sequences, PyTorch's ``F.conv1d``: a `conv2d` over a height of 1.
+
+    Args:
+        input: (N, C_in, L), or (C_in, L) unbatched.
+        weight: (C_out, C_in / groups, k).
+        bias: optional (C_out,).
+        stride, padding, dilation: ints (padding may be ``"valid"`` or ``"same"``).
+        groups: as for `conv2d`.
+
+    Returns:
+        (N, C_out, L_out) with ``L_out = floor((L + 2 padding - dilation (k - 1) - 1) / stride) + 1``.
+    """
+    x, added = _batched(_as_tensor(input), 1, "conv1d")
+    return _unbatched(_conv.conv1d(x, weight, bias, stride, padding, dilation, groups), added)
+
+
+def _pool_geometry(op: str, kernel_size: Any, stride: Any, padding: Any) -> tuple:
+    """Kernel, stride (None or an empty sequence: the kernel) and padding (at most half the kernel) as pairs."""
+    kernel = _conv.pair(kernel_size, "kernel_size", op)
+    empty = stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)
+    step = kernel if empty else _conv.pair(stride, "stride", op)
+    pads = _conv.pair(padding, "padding", op, minimum=0)
+    _conv.check_pool_padding(op, kernel, pads)
+    return kernel, step, pads
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """The maximum over each window, PyTorch's ``F.max_pool2d`` (padding counts as -inf).
+
+    Where a window holds its maximum more than once, the whole gradient goes to the FIRST one
+    in row-major order (the topmost, then the leftmost), as PyTorch's CPU kernel does; a window
+    holding NaN is NaN and sends its gradient to its last NaN, as PyTorch. Gradients of
+    gradients work (the backward is itself differentiable).
+
+    Args:
+        input: (N, C, H, W), or (C, H, W) unbatched.
+        kernel_size: an int or (kH, kW).
+        stride: an int or a pair; None means ``kernel_size``.
+        padding: an int or a pair, at most half the kernel size.
+        dilation: spacing between a window's elements.
+        ceil_mode: round the output size up (a last, partial window), as PyTorch.
+        return_indices: also return where each maximum is, as flat indices ``h * W + w`` into
+            each (H, W) plane (int64, not differentiable), as PyTorch.
+
+    Returns:
+        (N, C, OH, OW), and the indices with ``return_indices``.
+    """
+    op = "max_pool2d"
+    x, added = _batched(_as_tensor(input), 2, op)
+    kernel, step, pads = _pool_geometry(op, kernel_size, stride, padding)
+    dilation = _conv.pair(dilation, "dilation", op)
+    out = _conv.max_pool2d(x, kernel, step, pads, dilation, bool(ceil_mode))
+    if not return_indices:
+        return _unbatched(out, added)
+    indices = _conv.max_indices(x.data, out.data, kernel, step, pads, dilation)
+    return _unbatched(out, added), _unbatched(Tensor(indices), added)
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """The mean over each window, PyTorch's ``F.avg_pool2d`` (zero padding).
+
+    Args:
+        input: (N, C, H, W), or (C, H, W) unbatched.
+        kernel_size: an int or (kH, kW).
+        stride: an int or a pair; None means ``kernel_size``.
+        padding: an int or a pair, at most half the kernel size.
+        ceil_mode: round the output size up (a last, partial window), as PyTorch.
+        count_include_pad: divide by the whole window, padding included (PyTorch's default;
+            a window that ``ceil_mode`` lets run past the padding counts only up to it), or,
+            when False, by the number of input elements in it.
+        divisor_override: divide every window by this number instead.
+
+    Returns:
+        (N, C, OH, OW).
+    """
+    op = "avg_pool2d"
+    x, added = _batched(_as_tensor(input), 2, op)
+    kernel, step, pads = _pool_geometry(op, kernel_size, stride, padding)
+    if divisor_override is not None and (not isinstance(divisor_override, (int, np.integer)) or divisor_override < 1):
+        raise ValueError(f"{op}: divisor_override must be a positive int or None, got {divisor_override!r}")
+    out = _conv.avg_pool2d(
+        x,
+        kernel,
+        step,
+        pads,
+        bool(ceil_mode),
+        bool(count_include_pad),
+        None if divisor_override is None else int(divisor_override),
+    )
+    return _unbatched(out, added)
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the trailing axes with a constant, PyTorch's ``F.pad``; negative amounts crop.
+
+    ``pad`` lists amounts from the LAST axis backwards: ``(left, right)`` pads the last axis,
+    ``(left, right, top, bottom)`` the last two, and so on. Its gradient is the matching slice.
+
+    Args:
+        input: a tensor of any shape.
+        pad: an even number of ints, two per padded axis (at most two per axis of ``input``).
+        mode: only ``"constant"``.
+        value: the fill value (None: 0).
+
+    Returns:
+        The padded tensor.
+    """
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
+    amounts = tuple(int(a) for a in pad)
+    return _conv.pad(_as_tensor(input), amounts, 0.0 if value is None else value)
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
+    """Every sliding window as a column (im2col), PyTorch's ``F.unfold``: (N, C, H, W) -> (N, C kH kW, L).
+
+    Column ``l`` holds window ``l`` (row-major over the OH x OW output positions), its rows are
+    channel-major, then the kernel's rows and columns. Its gradient is `fold`.
+    """
+    op = "unfold"
+    x = _as_tensor(input)
+    kernel = _conv.pair(kernel_size, "kernel_size", op)
+    return _conv.unfold(
+        x,
+        kernel,
+        _conv.pair(dilation, "dilation", op),
+        _conv.pair(padding, "padding", op, 0),
+        _conv.pair(stride, "stride", op),
+    )
+
+
+def fold(
+    input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+) -> Tensor:
+    """Add columns back into their windows (col2im), PyTorch's ``F.fold``: (N, C kH kW, L) -> (N, C, H, W).
+
+    The adjoint of `unfold`: overlapping windows add up. ``output_size`` is (H, W).
+    """
+    op = "fold"
+    return _conv.fold(
+        _as_tensor(input),
+        _conv.pair(output_size, "output_size", op),
+        _conv.pair(kernel_size, "kernel_size", op),
+        _conv.pair(dilation, "dilation", op),
+        _conv.pair(padding, "padding", op, 0),
+        _conv.pair(stride, "stride", op),
+    )
+
+
+def flatten(input: Tensor, start_dim: int = 1, end_dim: int = -1) -> Tensor:
+    """Merge the axes ``start_dim`` to ``end_dim`` into one (the default keeps the batch axis), as ``nn.Flatten``."""
+    return _as_tensor(input).flatten(start_dim, end_dim)

@@ -294,6 +294,290 @@ def vjp(f: Callable[[Tensor], Tensor], x: Tensor, g: Tensor) -> Tensor:
     return gx
 
 
+# ───────────────────────────── convolution and pooling: cases and references ─────────────────────────────
+# Small images (N, C <= 3 (fold: C kH kW rows), H, W <= 6, kernels <= 3) with drawn strides, padding and
+# dilations; references loop over every window of an explicitly padded array, independently of autograd.conv.
+
+
+def np_window_count(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool = False) -> int:
+    """PyTorch's output length of a sliding window along one axis."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    count = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (count - 1) * stride >= size + padding:
+        count -= 1  # the last window would start in the right padding
+    return count
+
+
+def _window_counts(hw, kernel, stride, padding, dilation, ceil_mode=False) -> tuple[int, int]:
+    return tuple(np_window_count(hw[a], kernel[a], stride[a], padding[a], dilation[a], ceil_mode) for a in (0, 1))
+
+
+@st.composite
+def window_geometry(draw: st.DrawFn, pool: bool = False, dilated: bool = True) -> dict:
+    """kernel_size, stride, padding (at most half the kernel for a pool) and dilation, as pairs."""
+
+    def pair_of(strategy: st.SearchStrategy) -> tuple:
+        return (draw(strategy), draw(strategy))
+
+    kernel = pair_of(st.integers(1, 3))
+    padding = tuple(draw(st.integers(0, k // 2 if pool else 2)) for k in kernel)
+    dilation = pair_of(st.integers(1, 2)) if dilated else (1, 1)
+    return {"kernel_size": kernel, "stride": pair_of(st.integers(1, 3)), "padding": padding, "dilation": dilation}
+
+
+@st.composite
+def image_shape(draw: st.DrawFn, geometry: dict, max_channels: int = 3) -> tuple:
+    """(N, C, H, W) in which at least one window fits: H >= the dilated kernel less the padding."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, max_channels))
+    hw = []
+    for a in (0, 1):
+        span = geometry["dilation"][a] * (geometry["kernel_size"][a] - 1) + 1
+        hw.append(draw(st.integers(max(1, span - 2 * geometry["padding"][a]), 6)))
+    return (n, c, *hw)
+
+
+@st.composite
+def unfold_cases(draw: st.DrawFn) -> Case:
+    geometry = draw(window_geometry())
+    return (draw(image_shape(geometry)),), geometry
+
+
+@st.composite
+def fold_cases(draw: st.DrawFn) -> Case:
+    """Columns (N, C kH kW, L) and the (H, W) they fold into."""
+    geometry = draw(window_geometry())
+    n, c, h, w = draw(image_shape(geometry, max_channels=2))
+    oh, ow = _window_counts(
+        (h, w), geometry["kernel_size"], geometry["stride"], geometry["padding"], geometry["dilation"]
+    )
+    rows = c * geometry["kernel_size"][0] * geometry["kernel_size"][1]
+    return ((n, rows, oh * ow),), {**geometry, "output_size": (h, w)}
+
+
+def every_window_reads_input(size: int, axis: int, geometry: dict) -> bool:
+    """Whether every window of a pool along ``axis`` holds at least one input element (not only padding)."""
+    k, s, p, d = (geometry[key][axis] for key in ("kernel_size", "stride", "padding", "dilation"))
+    count = np_window_count(size, k, s, p, d, geometry.get("ceil_mode", False))
+    return all(any(0 <= o * s - p + i * d < size for i in range(k)) for o in range(count))
+
+
+@st.composite
+def conv2d_matmul_cases(draw: st.DrawFn) -> Case:
+    """Columns (N, G C kH kW, OH OW), a weight (C_out, C, kH, kW) (C_out a multiple of G) and maybe a bias."""
+    groups, channels = draw(st.sampled_from([1, 1, 2])), draw(st.integers(1, 2))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    c_out = groups * draw(st.integers(1, 2))
+    out_hw = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    cols = (draw(st.integers(1, 2)), groups * channels * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+    inputs = (cols, (c_out, channels, *kernel)) + (((c_out,),) if draw(st.booleans()) else ())
+    return inputs, {"out_hw": out_hw, "groups": groups}
+
+
+@st.composite
+def conv2d_product_grad_cases(draw: st.DrawFn, of: str) -> Case:
+    """The upstream gradient (N, C_out, OH, OW) of conv2d_matmul and the weight (``of="cols"``) or the columns
+    (``of="weight"``) it is multiplied with, and the shape of the other input, whose gradient it gives."""
+    (cols, weight, *_), attrs = draw(conv2d_matmul_cases())
+    g = (cols[0], weight[0], *attrs["out_hw"])
+    if of == "cols":
+        return (g, weight), {"groups": attrs["groups"], "cols_shape": cols}
+    return (g, cols), {"groups": attrs["groups"], "weight_shape": weight}
+
+
+@st.composite
+def max_pool_cases(draw: st.DrawFn, upstream: bool = False) -> Case:
+    """An image and a max pool's attributes; with ``upstream``, first the gradient of the pool's output."""
+    geometry = {**draw(window_geometry(pool=True)), "ceil_mode": draw(st.booleans())}
+    shape = draw(image_shape(geometry))
+    # a dilated window can fall wholly in the padding (its value is -inf, as in PyTorch): not differentiable
+    geometry["dilation"] = tuple(
+        d if every_window_reads_input(shape[2 + a], a, {**geometry, "dilation": (d, d)}) else 1
+        for a, d in enumerate(geometry["dilation"])
+    )
+    if not upstream:
+        return (shape,), geometry
+    counts = _window_counts(
+        shape[2:], *(geometry[k] for k in ("kernel_size", "stride", "padding", "dilation")), geometry["ceil_mode"]
+    )
+    return ((*shape[:2], *counts), shape), geometry
+
+
+@st.composite
+def avg_pool_cases(draw: st.DrawFn, upstream: bool = False) -> Case:
+    """An image and an average pool's attributes; with ``upstream``, the gradient of its output and the input shape."""
+    geometry = draw(window_geometry(pool=True, dilated=False))
+    shape = draw(image_shape(geometry))
+    ceil_mode = draw(st.booleans())
+    options = {
+        "count_include_pad": draw(st.booleans()),
+        "divisor_override": draw(st.sampled_from([None, None, 2])),
+    }
+    del geometry["dilation"]
+    options["ceil_mode"] = ceil_mode
+    if not upstream:
+        return (shape,), {**geometry, **options}
+    counts = _window_counts(
+        shape[2:], geometry["kernel_size"], geometry["stride"], geometry["padding"], (1, 1), ceil_mode
+    )
+    return ((*shape[:2], *counts),), {**geometry, **options, "input_shape": shape}
+
+
+@st.composite
+def pad_cases(draw: st.DrawFn) -> Case:
+    """Amounts for 1 to ndim trailing axes, negative ones cropping (every axis keeps at least one element)."""
+    shape = draw(shapes(min_dims=1, max_dims=4, max_side=3))
+    amounts = []
+    for axis in reversed(range(len(shape) - draw(st.integers(0, len(shape) - 1)), len(shape))):
+        before = draw(st.integers(-(shape[axis] - 1), 2))
+        after = draw(st.integers(-(shape[axis] + before - 1), 2))
+        amounts += [before, after]
+    return (shape,), {"amounts": tuple(amounts), "value": draw(st.sampled_from([0.0, 0.5, -2.0]))}
+
+
+def np_conv2d_matmul(cols, weight, *bias, out_hw, groups):
+    n, _, length = cols.shape
+    c_out = weight.shape[0]
+    blocks = cols.reshape(n, groups, -1, length)
+    out = np.einsum("gok,ngkl->ngol", weight.reshape(groups, c_out // groups, -1), blocks).reshape(n, c_out, *out_hw)
+    return out + bias[0].reshape(c_out, 1, 1) if bias else out
+
+
+def np_conv2d_cols_grad(g, weight, groups, cols_shape):
+    n, c_out = g.shape[:2]
+    w = weight.reshape(groups, c_out // groups, -1)
+    return np.einsum("gok,ngol->ngkl", w, g.reshape(n, groups, c_out // groups, -1)).reshape(cols_shape)
+
+
+def np_conv2d_weight_grad(g, cols, groups, weight_shape):
+    n, c_out = g.shape[:2]
+    blocks = cols.reshape(n, groups, -1, cols.shape[-1])
+    return np.einsum("ngol,ngkl->gok", g.reshape(n, groups, c_out // groups, -1), blocks).reshape(weight_shape)
+
+
+def _zero_padded(x: np.ndarray, padding, extra=(0, 0), fill: float = 0.0) -> np.ndarray:
+    """``x`` padded by ``padding`` on both sides of (H, W) and ``extra`` more at the bottom and right."""
+    (ph, pw), (eh, ew) = padding, extra
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), constant_values=fill)
+
+
+def _window_starts(hw, kernel_size, stride, padding, dilation, ceil_mode=False):
+    counts = _window_counts(hw, kernel_size, stride, padding, dilation, ceil_mode)
+    return [(a, b, a * stride[0], b * stride[1]) for a in range(counts[0]) for b in range(counts[1])], counts
+
+
+def _window(array: np.ndarray, top: int, left: int, kernel_size, dilation) -> tuple:
+    """The index of a window of an (already padded) array: rows and columns spaced by the dilation."""
+    rows = top + dilation[0] * np.arange(kernel_size[0])
+    cols = left + dilation[1] * np.arange(kernel_size[1])
+    return (slice(None), slice(None), rows[:, None], cols[None, :])
+
+
+def np_unfold(x, kernel_size, dilation, padding, stride):
+    n, c = x.shape[:2]
+    starts, (oh, ow) = _window_starts(x.shape[2:], kernel_size, stride, padding, dilation)
+    xp = _zero_padded(x, padding)
+    cols = np.empty((n, c, *kernel_size, oh, ow))
+    for a, b, top, left in starts:
+        cols[..., a, b] = xp[_window(xp, top, left, kernel_size, dilation)]
+    return cols.reshape(n, c * kernel_size[0] * kernel_size[1], oh * ow)
+
+
+def np_fold(cols, output_size, kernel_size, dilation, padding, stride):
+    n = cols.shape[0]
+    c = cols.shape[1] // (kernel_size[0] * kernel_size[1])
+    starts, (oh, ow) = _window_starts(output_size, kernel_size, stride, padding, dilation)
+    blocks = cols.reshape(n, c, *kernel_size, oh, ow)
+    out = _zero_padded(np.zeros((n, c, *output_size)), padding)
+    for a, b, top, left in starts:
+        out[_window(out, top, left, kernel_size, dilation)] += blocks[..., a, b]
+    (ph, pw), (h, w) = padding, output_size
+    return out[:, :, ph : ph + h, pw : pw + w]
+
+
+def _pool_windows(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
+    """Window starts, and how far a ceil_mode window may run past the padding (extra bottom and right)."""
+    starts, counts = _window_starts(x_shape[2:], kernel_size, stride, padding, dilation, ceil_mode)
+    extra = tuple(counts[a] * stride[a] + dilation[a] * kernel_size[a] for a in (0, 1))
+    return starts, counts, extra
+
+
+def np_max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
+    starts, counts, extra = _pool_windows(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    xp = _zero_padded(x, padding, extra, fill=-np.inf)
+    out = np.empty((*x.shape[:2], *counts))
+    for a, b, top, left in starts:
+        out[..., a, b] = xp[_window(xp, top, left, kernel_size, dilation)].max(axis=(-2, -1))
+    return out
+
+
+def np_max_pool2d_vjp(g, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """The gradient of each window to its first maximum (np.argmax over the row-major window)."""
+    starts, _, extra = _pool_windows(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    xp = _zero_padded(x, padding, extra, fill=-np.inf)
+    out = np.zeros_like(xp)
+    n, c = x.shape[:2]
+    planes = np.arange(n)[:, None], np.arange(c)[None, :]
+    for a, b, top, left in starts:
+        first = xp[_window(xp, top, left, kernel_size, dilation)].reshape(n, c, -1).argmax(axis=-1)
+        i, j = np.divmod(first, kernel_size[1])
+        np.add.at(out, (*planes, top + dilation[0] * i, left + dilation[1] * j), g[..., a, b])
+    (ph, pw), (h, w) = padding, x.shape[2:]
+    return out[:, :, ph : ph + h, pw : pw + w]
+
+
+def _avg_divisor(hw, top, left, kernel_size, padding, count_include_pad, divisor_override) -> float:
+    """PyTorch's divisor of the window at (top, left) of the padded input."""
+    if divisor_override:
+        return divisor_override
+    sizes = []
+    for a, start in enumerate((top - padding[0], left - padding[1])):
+        stop = min(start + kernel_size[a], hw[a] + padding[a])
+        if not count_include_pad:
+            start, stop = max(start, 0), min(stop, hw[a])
+        sizes.append(stop - start)
+    return sizes[0] * sizes[1]
+
+
+def np_avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    starts, counts, extra = _pool_windows(x.shape, kernel_size, stride, padding, (1, 1), ceil_mode)
+    xp = _zero_padded(x, padding, extra)
+    out = np.empty((*x.shape[:2], *counts))
+    for a, b, top, left in starts:
+        total = xp[_window(xp, top, left, kernel_size, (1, 1))].sum(axis=(-2, -1))
+        out[..., a, b] = total / _avg_divisor(
+            x.shape[2:], top, left, kernel_size, padding, count_include_pad, divisor_override
+        )
+    return out
+
+
+def np_avg_pool2d_backward(
+    g, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+):
+    hw = input_shape[2:]
+    extra = tuple(g.shape[2 + a] * stride[a] + kernel_size[a] for a in (0, 1))
+    out = _zero_padded(np.zeros(input_shape), padding, extra)
+    for a in range(g.shape[2]):
+        for b in range(g.shape[3]):
+            top, left = a * stride[0], b * stride[1]
+            divisor = _avg_divisor(hw, top, left, kernel_size, padding, count_include_pad, divisor_override)
+            out[_window(out, top, left, kernel_size, (1, 1))] += (g[..., a, b] / divisor)[..., None, None]
+    (ph, pw), (h, w) = padding, hw
+    return out[:, :, ph : ph + h, pw : pw + w]
+
+
+def np_pad(x, amounts, value):
+    """np.pad the positive amounts with ``value``, then crop the negative ones away (PyTorch's order)."""
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(amounts) // 2):
+        widths[x.ndim - 1 - k] = (max(amounts[2 * k], 0), max(amounts[2 * k + 1], 0))
+    padded = np.pad(x, widths, constant_values=value)
+    index = [slice(None)] * x.ndim
+    for k in range(len(amounts) // 2):
+        axis = x.ndim - 1 - k
+        index[axis] = slice(max(-amounts[2 * k], 0), padded.shape[axis] - max(-amounts[2 * k + 1], 0))
+    return padded[tuple(index)]
+
+
 # ───────────────────────────── the spec table ─────────────────────────────
 
 
@@ -551,6 +835,86 @@ SPECS = [
     OpSpec("sign", lambda x: x.sign(), np.sign, one()),
     reduce("argmax", lambda x, axis, keepdims: x.argmax(axis, keepdims), np.argmax, allow_tuple=False),
     reduce("argmin", lambda x, axis, keepdims: x.argmin(axis, keepdims), np.argmin, allow_tuple=False),
+    # convolution
+    OpSpec(
+        "unfold",
+        lambda x, kernel_size, stride, padding, dilation: autograd.conv.unfold(
+            x, kernel_size, dilation, padding, stride
+        ),
+        np_unfold,
+        unfold_cases(),
+    ),
+    OpSpec(
+        "fold",
+        lambda cols, output_size, kernel_size, stride, padding, dilation: autograd.conv.fold(
+            cols, output_size, kernel_size, dilation, padding, stride
+        ),
+        np_fold,
+        fold_cases(),
+    ),
+    OpSpec(
+        "conv2d_matmul",
+        lambda *xs, out_hw, groups: autograd.conv.conv2d_matmul(xs, out_hw, groups),
+        np_conv2d_matmul,
+        conv2d_matmul_cases(),
+    ),
+    OpSpec(
+        "conv2d_cols_grad",
+        lambda g, w, groups, cols_shape: vjp(
+            lambda c: autograd.conv.conv2d_matmul((c, w), g.shape[2:], groups),
+            autograd.zeros(cols_shape, dtype=g.dtype),
+            g,
+        ),
+        np_conv2d_cols_grad,
+        conv2d_product_grad_cases("cols"),
+    ),
+    OpSpec(
+        "conv2d_weight_grad",
+        lambda g, cols, groups, weight_shape: vjp(
+            lambda w: autograd.conv.conv2d_matmul((cols, w), g.shape[2:], groups),
+            autograd.zeros(weight_shape, dtype=g.dtype),
+            g,
+        ),
+        np_conv2d_weight_grad,
+        conv2d_product_grad_cases("weight"),
+    ),
+    OpSpec(
+        "max_pool2d",
+        lambda x, kernel_size, stride, padding, dilation, ceil_mode: autograd.conv.max_pool2d(
+            x, kernel_size, stride, padding, dilation, ceil_mode
+        ),
+        np_max_pool2d,
+        max_pool_cases(),
+        distinct=True,
+    ),
+    OpSpec(
+        "max_pool2d_backward",
+        lambda g, x, kernel_size, stride, padding, dilation, ceil_mode: vjp(
+            lambda t: autograd.conv.max_pool2d(t, kernel_size, stride, padding, dilation, ceil_mode), x, g
+        ),
+        np_max_pool2d_vjp,
+        max_pool_cases(upstream=True),
+        distinct=True,
+    ),
+    OpSpec(
+        "avg_pool2d",
+        lambda x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override: (
+            autograd.conv.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+        ),
+        np_avg_pool2d,
+        avg_pool_cases(),
+    ),
+    OpSpec(
+        "avg_pool2d_backward",
+        lambda g, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override: (
+            autograd.conv.avg_pool2d_backward(
+                g, input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+            )
+        ),
+        np_avg_pool2d_backward,
+        avg_pool_cases(upstream=True),
+    ),
+    OpSpec("pad", lambda x, amounts, value: autograd.conv.pad(x, amounts, value), np_pad, pad_cases()),
 ]
 
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
