@@ -16,6 +16,7 @@ from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import scalar_operand
 from .primitive import ShapeError
 from .random import default_generator, manual_seed
+from .replay import CompiledStep, ReplayError, ReplayWarning, compile_step
 from .routines import (
     abs,
     amax,
@@ -79,6 +80,10 @@ from .tensor import Tensor
 
 __all__ = [
     "AnomalyError",
+    "CompiledStep",
+    "ReplayError",
+    "ReplayWarning",
+    "compile_step",
     "default_generator",
     "detect_anomaly",
     "is_anomaly_enabled",

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import primitive
 from .engine import run_backward
 from .graph import Node
 from .tensor import Tensor, _make
@@ -51,10 +52,12 @@ def _seed(output: Tensor, gradient: Any, op: str) -> Tensor:
             ones = _SCALAR_ONES[dtype] = np.ones((), dtype=dtype)
             ones.flags.writeable = False
         return _make(ones, None)
+    # The copy is the astype primitive's forward, so that a recorded step (autograd.compile_step)
+    # sees the seed come from the user's gradient rather than as a constant.
     if isinstance(gradient, Tensor):
-        seed = _make(np.array(gradient.data, dtype=gradient.data.dtype), gradient._node)
+        seed = _make(primitive.REGISTRY["astype"].forward(gradient.data, gradient.data.dtype), gradient._node)
     else:
-        seed = _make(np.array(gradient, dtype=output.data.dtype), None)
+        seed = _make(primitive.REGISTRY["astype"].forward(np.asarray(gradient), output.data.dtype), None)
     if seed.shape != output.shape:
         raise ValueError(f"{op}: gradient has shape {seed.shape} but the output has shape {output.shape}")
     return seed

@@ -12,9 +12,10 @@ order of gradient of a convolution is made of these five primitives.
 - ``unfold`` / ``fold``: PyTorch's ``F.unfold`` and ``F.fold`` (im2col and col2im).
 - ``conv2d_matmul`` (+ ``conv2d_cols_grad``, ``conv2d_weight_grad``): weight @ columns + bias,
   per group, and its two gradients.
-- ``max_pool2d`` (+ ``max_pool2d_backward``): a window's gradient goes to its FIRST maximum in
-  row-major order (the lowest row, then the lowest column, of the tied values), as PyTorch's CPU
-  kernel does; a window holding NaN is NaN and sends its gradient to its last NaN, as PyTorch.
+- ``max_pool2d`` (+ ``max_pool2d_backward`` and its VJP ``max_pool2d_pick``; ``max_pool2d_indices``):
+  a window's gradient goes to its FIRST maximum in row-major order (the lowest row, then the
+  lowest column, of the tied values), as PyTorch's CPU kernel does; a window holding NaN is NaN
+  and sends its gradient to its last NaN, as PyTorch.
 - ``avg_pool2d`` (+ ``avg_pool2d_backward``): PyTorch's divisors (``count_include_pad``,
   ``divisor_override``, windows cut short by ``ceil_mode``).
 - ``pad``: constant padding of the trailing axes, in ``F.pad``'s order (last axis first);
@@ -36,7 +37,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import ops
-from .primitive import Binary, ShapeError, Unary, Variadic
+from .primitive import Binary, NonDifferentiable, ShapeError, Unary, Variadic
 from .tensor import Tensor
 
 Pair = tuple[int, int]
@@ -686,14 +687,21 @@ def max_indices(x: np.ndarray, out: np.ndarray, kernel_size, stride, padding, di
     return _max_positions(offsets, x.shape[2:], kernel_size, stride, padding, dilation).astype(np.int64)
 
 
-def _max_pool2d_pick(g2, offsets, kernel_size, stride, padding, dilation):
-    """The VJP of max_pool2d_backward: each window's value of ``g2`` at its first maximum (a gather)."""
+def _max_pool2d_pick(g2, x, pooled, kernel_size, stride, padding, dilation):
+    """Each window's value of ``g2`` (shaped like the input) at its first maximum, 0 for a window with no input.
+
+    The VJP of max_pool2d_backward (a gather, the transpose of its scatter), as one primitive:
+    the positions depend on the values of ``x``, so they are found in the forward.
+    """
+    if g2.shape != x.shape:
+        raise ShapeError(f"max_pool2d_pick: a gradient of shape {g2.shape} does not fit the input {x.shape}")
     n, c, h, w = g2.shape
+    offsets = first_max_offsets(x, pooled, kernel_size, stride, padding, dilation)
     positions = _max_positions(offsets, (h, w), kernel_size, stride, padding, dilation)
     found = positions >= 0
     index = np.where(found, np.arange(n * c).reshape(n, c, 1, 1) * (h * w) + positions, 0)
-    picked = ops.getitem(ops.reshape(g2, (n * c * h * w,)), index)  # (N, C, OH, OW)
-    return picked if found.all() else ops.mul(picked, Tensor(found))
+    picked = g2.reshape(n * c * h * w)[index]  # (N, C, OH, OW)
+    return picked if found.all() else picked * found
 
 
 max_pool2d = Unary(
@@ -708,11 +716,25 @@ max_pool2d = Unary(
 max_pool2d_backward = Unary(
     "max_pool2d_backward",
     _max_pool2d_backward,
-    lambda g2, out, g, x, pooled, kernel_size, stride, padding, dilation: _max_pool2d_pick(
-        g2, first_max_offsets(x, pooled, kernel_size, stride, padding, dilation), kernel_size, stride, padding, dilation
+    lambda g2, out, g, x, pooled, kernel_size, stride, padding, dilation: max_pool2d_pick(
+        g2, x, pooled, kernel_size, stride, padding, dilation
     ),
     saves_input=False,
     doc="each window's gradient added at its first maximum: the VJP of max_pool2d as one node",
+)
+max_pool2d_pick = Unary(
+    "max_pool2d_pick",
+    _max_pool2d_pick,
+    lambda g3, out, g2, x, pooled, kernel_size, stride, padding, dilation: max_pool2d_backward(
+        g3, x, pooled, kernel_size, stride, padding, dilation
+    ),
+    saves_input=False,
+    doc="each window's value of g at its first maximum (a gather): the VJP of max_pool2d_backward as one node",
+)
+max_pool2d_indices = NonDifferentiable(
+    "max_pool2d_indices",
+    max_indices,
+    doc="the flat index h * W + w of each max pool window's first maximum (PyTorch's return_indices)",
 )
 
 

@@ -87,6 +87,8 @@ def _reset(nodes: list[Node]) -> None:
 
 
 def _run_hooks(hooks: list, grad: Any, accumulating: bool) -> Any:
+    if state.tracer is not None:
+        state.tracer.refuse("a tensor hook (register_hook or retain_grad) ran during backward")
     for hook in hooks:
         if not accumulating and getattr(hook, "only_when_accumulating", False):
             continue  # grad() leaves .grad alone, like PyTorch: retain_grad's hook sits this one out
@@ -119,7 +121,8 @@ def run_backward(
     needed = to_run = captured = None
     if capture is not None:
         needed, to_run = _nodes_leading_to(roots, capture)
-        roots, seeds = zip(*[(r, s) for r, s in zip(roots, seeds) if r in needed]) or ((), ())
+        kept = [(r, s) for r, s in zip(roots, seeds) if r in needed]
+        roots, seeds = (tuple(r for r, _ in kept), tuple(s for _, s in kept))
         captured = [None] * len(capture)
     nodes = _count_consumers(roots, needed)
     ready = []

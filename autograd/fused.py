@@ -10,8 +10,8 @@ checks each against the composite it replaces.
 - ``linear`` (+ ``linear_weight_grad``): ``x @ weight.T + bias`` over any batch axes.
 - ``mse_loss`` (+ ``mse_loss_backward``).
 - ``layer_norm`` (+ ``layer_norm_backward``): standardization over trailing axes.
-- ``cross_entropy`` (+ ``cross_entropy_backward``): log-softmax and the pick of the
-  target class, with ignored rows, label smoothing and class weights.
+- ``cross_entropy`` (+ ``cross_entropy_backward``, ``class_targets``): log-softmax and the pick
+  of the target class, with ignored rows, label smoothing and class weights.
 - ``attention_weights`` (used by ``attention``): softmax(q k^T scale + mask), one node whose
   rule is softmax's and the scores' matmuls with the scale folded in.
 """
@@ -24,7 +24,7 @@ import numpy as np
 
 from .ops import _ALL_AXES, _lowest, _shift, _tiny, astype, matmul, scalar_operand
 from .ops import sum as _sum_axes
-from .primitive import Binary, ShapeError, Unary, Variadic
+from .primitive import Binary, NonDifferentiable, ShapeError, Unary, Variadic
 
 # ───────────────────────────── GELU ─────────────────────────────
 
@@ -287,17 +287,93 @@ layer_norm = Unary(
 
 
 # ───────────────────────────── softmax cross-entropy ─────────────────────────────
-# cross_entropy takes (M, C) logits and fixed per-row data: the target class of each row, a
-# weight per row (1/n for a mean over n counted rows, 1 for a sum, 0 for an ignored row) and
-# the label smoothing eps, and optionally class weights w (C,) (PyTorch's ``weight``). Row i's
-# loss is weight_i * sum_c r_ic (-log p_ic), with r_i = (1 - eps) w[t_i] onehot(t_i) + (eps / C) w
-# (w = 1 without class weights: r_i is then the smoothed target distribution q_i); its gradient
-# is weight_i (s_i p_i - r_i) with s_i = sum_c r_ic = (1 - eps) w[t_i] + (eps / C) sum(w) (1 without
-# class weights). Without smoothing, class weights are one factor per row: callers fold them
-# into ``weight`` and keep the fast path.
+# cross_entropy takes (M, C) logits and the class-index targets as they are (M of them, in any
+# shape), PyTorch's ``ignore_index``, the reduction, the label smoothing eps and optionally class
+# weights w (C,) (PyTorch's ``weight``). Everything that depends on the targets' values (which rows
+# are ignored, the weight of each row, the mean's divisor) is worked out from them inside the
+# forward and the backward (`_class_rows`, `_row_weights`), so that a recorded step
+# (`autograd.compile_step`) replays it for each new batch of targets.
+#
+# Row i's loss is weight_i * sum_c r_ic (-log p_ic), with r_i = (1 - eps) w[t_i] onehot(t_i) + (eps / C) w
+# (w = 1 without class weights: r_i is then the smoothed target distribution q_i) and weight_i 0 for
+# an ignored row, else 1, divided for a mean by the number of counted rows (PyTorch: by the sum of
+# their w[t_i]); its gradient is weight_i (s_i p_i - r_i) with s_i = sum_c r_ic = (1 - eps) w[t_i] +
+# (eps / C) sum(w) (1 without class weights). Without smoothing, class weights are one factor per
+# row: they are folded into weight_i, which keeps the fast path.
 
 
-def _cross_entropy(logits, target, weight, smoothing, reduce, class_weight=None):
+def _class_rows(target, n_classes, ignore_index, op) -> tuple[np.ndarray, np.ndarray | None]:
+    """The (M,) targets with the ignored ones set to 0 (safe to index with), and the mask of the counted rows.
+
+    The mask is None when every row counts. Raises ValueError for a target out of range.
+    """
+    flat = target.reshape(-1)
+    if flat.size and ignore_index < 0:  # the usual case: all in range, none ignored
+        kind, bits = flat.dtype.kind, 8 * flat.dtype.itemsize
+        if kind == "u" or (kind == "i" and n_classes <= 1 << (bits - 1)):
+            # one reduction: read as unsigned, a negative target is at least 2**(bits - 1) >= n_classes
+            if (flat if kind == "u" else flat.view(_UNSIGNED[flat.dtype.itemsize])).max() < n_classes:
+                return flat, None
+        elif 0 <= flat.min() and flat.max() < n_classes:
+            return flat, None
+    counted = flat != ignore_index
+    out_of_range = counted & ((flat < 0) | (flat >= n_classes))
+    if out_of_range.any():
+        bad = flat[np.argmax(out_of_range)]
+        raise ValueError(
+            f"{op}: target value {int(bad)} is out of range for {n_classes} classes "
+            f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})"
+        )
+    return np.where(counted, flat, 0), counted
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+_FULL_WEIGHTS: dict = {}
+
+
+def _full_weights(rows: int, scale: float, dtype) -> np.ndarray:
+    """``np.full(rows, scale, dtype)``, cached read-only: the row weights of a batch without ignored rows."""
+    key = (rows, scale, dtype)
+    weight = _FULL_WEIGHTS.get(key)
+    if weight is None:
+        if len(_FULL_WEIGHTS) >= 64:
+            _FULL_WEIGHTS.clear()
+        weight = _FULL_WEIGHTS[key] = np.full(rows, scale, dtype=dtype)
+        weight.flags.writeable = False
+    return weight
+
+
+def _picked(safe, counted, class_weight, dtype) -> tuple[np.ndarray | None, float]:
+    """The class weight of each row's target (0 where ignored) and their sum, PyTorch's divisor of a mean.
+
+    Without class weights: None, and the number of counted rows.
+    """
+    if class_weight is None:
+        return None, safe.shape[0] if counted is None else int(counted.sum())
+    picked = class_weight[safe]
+    if counted is not None:
+        picked = np.where(counted, picked, 0.0).astype(dtype, copy=False)
+    return picked, float(picked.sum())
+
+
+def _row_weights(safe, counted, reduction, smoothing, class_weight, dtype) -> tuple:
+    """weight_i of each row (see above), the class weights the loss applies itself (with smoothing: the
+    smoothing term weighs every class) or None, whether a mean divides by 0 (its value is then NaN),
+    and whether some row may weigh 0."""
+    picked, total = _picked(safe, counted, class_weight, dtype)
+    applied = None
+    if picked is not None and smoothing:
+        applied, picked = class_weight, None
+    empty = reduction == "mean" and total == 0
+    scale = 1.0 if reduction != "mean" else 0.0 if empty else 1.0 / total
+    if picked is not None:
+        return picked * scale, applied, empty, True
+    if counted is None:
+        return _full_weights(safe.shape[0], scale, dtype), applied, empty, empty
+    return np.where(counted, scale, 0.0).astype(dtype, copy=False), applied, empty, True
+
+
+def _weighted_cross_entropy(logits, target, weight, smoothing, reduce, class_weight, some_zero=True):
     shifted, _ = _shift(logits, -1)
     # + tiny: an all -inf row gives log(tiny) rather than log(0) and its warning
     logsumexp = np.log(np.exp(shifted).sum(axis=-1) + _tiny(shifted.dtype))
@@ -310,10 +386,25 @@ def _cross_entropy(logits, target, weight, smoothing, reduce, class_weight=None)
             losses += smoothing * (logsumexp - shifted.sum(axis=-1) * (1.0 / shifted.shape[-1]))
         else:  # (eps / C) sum_c w_c (logsumexp - shifted_c)
             losses += (smoothing / shifted.shape[-1]) * (class_weight.sum() * logsumexp - shifted @ class_weight)
-    if not weight.all():
+    if some_zero and not weight.all():
         losses[weight == 0] = 0  # an ignored row adds nothing, even where its logits are -inf (inf * 0)
     losses *= weight
     return losses.sum() if reduce else losses
+
+
+def _cross_entropy(logits, target, ignore_index, reduction, smoothing, class_weight=None):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if logits.ndim != 2 or target.size != logits.shape[0]:
+        raise ShapeError(
+            f"cross_entropy: expected (M, C) logits and M targets, got shapes {logits.shape}, {target.shape}"
+        )
+    safe, counted = _class_rows(target, logits.shape[-1], ignore_index, "cross_entropy")
+    weight, applied, empty, some_zero = _row_weights(safe, counted, reduction, smoothing, class_weight, logits.dtype)
+    losses = _weighted_cross_entropy(logits, safe, weight, smoothing, reduction != "none", applied, some_zero)
+    if empty:  # PyTorch: the mean of nothing is NaN
+        return np.full((), np.nan, dtype=losses.dtype)
+    return np.asarray(losses)  # an array either way (a sum is a NumPy scalar): one tape for every batch
 
 
 def _target_weights(shape: tuple, target, smoothing, dtype, class_weight) -> tuple[np.ndarray, np.ndarray | float]:
@@ -337,7 +428,7 @@ def _row_totals(target, smoothing, class_weight, n_classes) -> np.ndarray:
     return class_weight[target] * (1.0 - smoothing) + (smoothing / n_classes) * class_weight.sum()
 
 
-def _cross_entropy_backward(g, logits, target, weight, smoothing, class_weight=None):
+def _weighted_cross_entropy_backward(g, logits, target, weight, smoothing, class_weight):
     p, _ = _shift(logits, -1)  # a fresh array: softmax is built in it, in place
     np.exp(p, out=p)
     p /= p.sum(axis=-1, keepdims=True) + _tiny(p.dtype)  # + tiny: an all -inf row gives 0, not 0 / 0
@@ -355,19 +446,75 @@ def _cross_entropy_backward(g, logits, target, weight, smoothing, class_weight=N
     return p
 
 
-def _vjp_cross_entropy_backward_g(g2, out, g, logits, target, weight, smoothing, class_weight=None):
-    r, s = _target_weights(logits.shape, target, smoothing, logits.dtype, class_weight)
-    p = logits.softmax(-1)
-    if class_weight is not None:
-        p = p * s[:, None]
-    return (g2 * (p - r)).sum(-1) * weight  # (M,); summed to g's shape by Binary
+def _cross_entropy_backward(g, logits, target, ignore_index, reduction, smoothing, class_weight=None):
+    safe, counted = _class_rows(target, logits.shape[-1], ignore_index, "cross_entropy_backward")
+    weight, applied = _row_weights(safe, counted, reduction, smoothing, class_weight, logits.dtype)[:2]
+    return _weighted_cross_entropy_backward(g, logits, safe, weight, smoothing, applied)
 
 
-def _vjp_cross_entropy_backward_logits(g2, out, g, logits, target, weight, smoothing, class_weight=None):
+_CLASS_TARGET_PARTS = ("safe", "counted", "picked", "scale", "empty", "row_weights", "row_totals", "target_matrix")
+
+
+def _class_targets(scores, target, ignore_index, reduction, smoothing, class_weight, part):
+    """One array of the bookkeeping of class-index targets for (M, C) ``scores`` (see `class_targets`)."""
+    n_classes, dtype = scores.shape[-1], scores.dtype
+    safe, counted = _class_rows(target, n_classes, ignore_index, "class_targets")
+    if part == "safe":
+        return safe
+    if part == "counted":
+        return np.ones(safe.shape, dtype=bool) if counted is None else counted
+    if part in ("picked", "scale", "empty"):
+        picked, total = _picked(safe, counted, class_weight, dtype)
+        if part == "picked":  # without class weights: 1 for a counted row
+            if picked is None:
+                return np.ones(safe.shape, dtype=dtype) if counted is None else counted.astype(dtype)
+            return picked
+        if part == "empty":
+            return np.asarray(total == 0)
+        return np.asarray(1.0 / total if total else 0.0, dtype=dtype)
+    weight, applied = _row_weights(safe, counted, reduction, smoothing, class_weight, dtype)[:2]
+    if part == "row_weights":
+        return weight
+    if part == "row_totals":
+        if applied is None:
+            return np.ones(safe.shape, dtype=dtype)
+        return _row_totals(safe, smoothing, applied, n_classes)
+    if part == "target_matrix":
+        return _target_weights(scores.shape, safe, smoothing, dtype, applied)[0]
+    raise ValueError(f"class_targets: part must be one of {_CLASS_TARGET_PARTS}, got {part!r}")
+
+
+class_targets = NonDifferentiable(
+    "class_targets",
+    _class_targets,
+    doc="one constant of class-index targets (safe targets, counted rows, class weights, a mean's 1 / divisor, "
+    "row weights, r): nll_loss and cross_entropy's second-order rules",
+)
+
+
+def _applies_class_weight(class_weight, smoothing) -> bool:
+    """Whether cross_entropy applies the class weights itself (else they are folded into the row weights)."""
+    return class_weight is not None and bool(smoothing)
+
+
+def _vjp_cross_entropy_backward_g(g2, out, g, logits, target, ignore_index, reduction, smoothing, class_weight=None):
+    # the row weights, targets r and totals s are constants: class_targets computes them from the targets
+    attrs = (logits, target, ignore_index, reduction, smoothing, class_weight)
     p = logits.softmax(-1)
-    scale = g * weight  # constant in the logits, like s
-    if class_weight is not None:
-        scale = scale * _row_totals(target, smoothing, class_weight, logits.shape[-1])
+    if _applies_class_weight(class_weight, smoothing):
+        p = p * class_targets(*attrs, "row_totals").reshape((-1, 1))
+    r = class_targets(*attrs, "target_matrix")
+    return (g2 * (p - r)).sum(-1) * class_targets(*attrs, "row_weights")  # (M,); summed to g's shape by Binary
+
+
+def _vjp_cross_entropy_backward_logits(
+    g2, out, g, logits, target, ignore_index, reduction, smoothing, class_weight=None
+):
+    attrs = (logits, target, ignore_index, reduction, smoothing, class_weight)
+    p = logits.softmax(-1)
+    scale = g * class_targets(*attrs, "row_weights")  # constant in the logits, like s
+    if _applies_class_weight(class_weight, smoothing):
+        scale = scale * class_targets(*attrs, "row_totals")
     u = g2 * scale.reshape((-1, 1))
     return p * (u - (p * u).sum(-1, keepdims=True))  # softmax's VJP
 
@@ -382,10 +529,11 @@ cross_entropy_backward = Binary(
 cross_entropy = Unary(
     "cross_entropy",
     _cross_entropy,
-    lambda g, out, logits, target, weight, smoothing, reduce, *class_weight: cross_entropy_backward(
-        g, logits, target, weight, smoothing, *class_weight
+    lambda g, out, logits, target, ignore_index, reduction, smoothing, class_weight=None: cross_entropy_backward(
+        g, logits, target, ignore_index, reduction, smoothing, class_weight
     ),
-    doc="softmax cross-entropy of (M, C) logits against class indices, weighted per row and class, as one node",
+    doc="softmax cross-entropy of (M, C) logits against class indices (ignore_index, class weights, "
+    "label smoothing; mean, sum or none), as one node",
 )
 
 

@@ -210,6 +210,9 @@ class GraphState:
         saves_all_inputs: every node keeps its inputs, also where its rule does not read them
             (a primitive made with ``saves_input=False`` otherwise keeps none, so intermediates
             are freed early). Observers that re-run rules on a node's inputs switch it on.
+        tracer: while `autograd.compile_step` records a step, its recorder (see
+            `autograd.replay`), told of what a tape of primitive calls cannot hold: leaf
+            accumulation, tensor hooks, values read back into Python. None otherwise.
     """
 
     __slots__ = (
@@ -220,6 +223,7 @@ class GraphState:
         "anomaly_forward",
         "anomaly_backward",
         "saves_all_inputs",
+        "tracer",
     )
 
     def __init__(self) -> None:
@@ -230,6 +234,7 @@ class GraphState:
         self.anomaly_forward: Callable | None = None
         self.anomaly_backward: Callable | None = None
         self.saves_all_inputs = False
+        self.tracer: Any = None
 
     def note_mutation(self, array: Any, op: str) -> None:
         """Record that ``op`` changed ``array`` (or the array it is a view of) in place."""
@@ -336,6 +341,13 @@ class LeafNode(Node):
 
     def accumulate(self, grad: Any) -> None:
         """Add ``grad`` into the leaf tensor's ``.grad`` (nothing, if the tensor is gone)."""
+        if state.tracer is not None:  # a step being recorded: the tape replays this call, not its insides
+            state.tracer.accumulate(self, grad)
+            return
+        self.add_to_grad(grad)
+
+    def add_to_grad(self, grad: Any) -> None:
+        """What `accumulate` does, unconditionally (a recorded step's replay calls this)."""
         tensor = self.tensor_ref()
         if tensor is None:
             return

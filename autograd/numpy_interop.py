@@ -26,7 +26,7 @@ import numpy as np
 
 from . import ops, routines
 from .routines import _as_tensor
-from .tensor import Tensor, _make
+from .tensor import Tensor
 
 _HINT = "use t.data / t.numpy() for a plain array (no gradient), or an autograd function"
 
@@ -36,8 +36,12 @@ def _data(x: Any) -> Any:
 
 
 def _nondifferentiable(ufunc: np.ufunc) -> Callable[..., Tensor]:
-    """NumPy's own result on the data, as a Tensor that never requires grad (masks, rounding, tests)."""
-    return lambda *inputs: _make(ufunc(*map(_data, inputs)), None)
+    """NumPy's own result on the data, as a Tensor that never requires grad (masks, rounding, tests).
+
+    It is computed by the ``numpy_call`` primitive (which unwraps Tensors), so that a recorded
+    step (`autograd.compile_step`) replays it rather than keeping the first step's result.
+    """
+    return lambda *inputs: ops.numpy_call(ufunc, *inputs)
 
 
 def _binary(forward: Callable, reflected: Callable) -> Callable[[Any, Any], Tensor]:
@@ -60,7 +64,7 @@ _UFUNCS: dict[np.ufunc, Callable[..., Tensor]] = {
     np.log10: lambda x: x.log() * (1.0 / _LN10),
     np.sqrt: Tensor.sqrt,
     np.square: lambda x: x * x,
-    np.reciprocal: lambda x: 1.0 / x if x.dtype.kind == "f" else _make(np.reciprocal(x.data), None),  # ints: 1 // x
+    np.reciprocal: lambda x: 1.0 / x if x.dtype.kind == "f" else ops.numpy_call(np.reciprocal, x),  # ints: 1 // x
     np.sin: Tensor.sin,
     np.cos: Tensor.cos,
     np.tan: lambda x: x.sin() / x.cos(),
@@ -232,12 +236,25 @@ def _argmin(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     return routines.argmin(a, axis, keepdims=keepdims)
 
 
+# module-level functions for ``numpy_call``: a recorded step compares the function of each call
+def _np_all(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    return np.all(a, axis=axis, keepdims=keepdims)
+
+
+def _np_any(a: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    return np.any(a, axis=axis, keepdims=keepdims)
+
+
+def _np_isclose(a: Any, b: Any, rtol: float, atol: float, equal_nan: bool) -> np.ndarray:
+    return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
 def _all(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    return _make(np.all(_data(a), axis=axis, keepdims=keepdims), None)
+    return ops.numpy_call(_np_all, a, axis, keepdims)
 
 
 def _any(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    return _make(np.any(_data(a), axis=axis, keepdims=keepdims), None)
+    return ops.numpy_call(_np_any, a, axis, keepdims)
 
 
 def _clip(a: Any, a_min: Any = None, a_max: Any = None, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
@@ -372,7 +389,7 @@ def _allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_na
 
 
 def _isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
-    return _make(np.isclose(_data(a), _data(b), rtol=rtol, atol=atol, equal_nan=equal_nan), None)
+    return ops.numpy_call(_np_isclose, a, b, rtol, atol, equal_nan)
 
 
 def _array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> bool:

@@ -4,7 +4,10 @@ Each entry is one primitive: a name, a forward on NumPy arrays and one vector-Ja
 product (VJP) per input, written in Tensor operations so that gradients of gradients work.
 A rule reads ``(grad, out, *inputs, *attrs) -> gradient``; binary rules may return a
 gradient of the broadcast shape (`primitive.Binary` sums it back to the input's shape).
-Raw NumPy appears in a rule only for masks whose derivative is zero.
+A rule computes every array that depends on values through a primitive, masks included (the
+non-differentiable ones at the end of this table): a recorded step (`autograd.compile_step`)
+replays the primitives' forwards, so NumPy run on ``.data`` in a rule would replay as a stale
+constant. Rules read only shapes and dtypes from ``.data``, and branch on nothing else.
 
 Everything else in the API (mean, var, sigmoid's friends, stack, split, ...) is a
 composite of these; the fused primitives (linear, gelu, layer_norm, cross_entropy,
@@ -161,9 +164,7 @@ sqrt = Unary(
     saves_input=False,
     keeps_shape=True,
 )
-abs = Unary(
-    "abs", np.abs, lambda g, out, x: g * np.sign(x.data), doc="absolute value (gradient 0 at 0)", keeps_shape=True
-)
+abs = Unary("abs", np.abs, lambda g, out, x: g * sign(x), doc="absolute value (gradient 0 at 0)", keeps_shape=True)
 sin = Unary("sin", np.sin, lambda g, out, x: g * x.cos(), doc="sine", keeps_shape=True)
 cos = Unary("cos", np.cos, lambda g, out, x: -(g * x.sin()), doc="cosine", keeps_shape=True)
 tanh = Unary(
@@ -178,7 +179,7 @@ tanh = Unary(
 relu = Unary(
     "relu",
     lambda x: np.maximum(x, 0),
-    lambda g, out, x: mul(g, _make(out.data > 0, None)),  # out > 0 exactly where x > 0; bool: see _vjp_clip
+    lambda g, out, x: mul(g, greater(out, 0)),  # out > 0 exactly where x > 0; bool: see _vjp_clip
     saves_output=True,
     doc="max(x, 0)",
     saves_input=False,
@@ -206,16 +207,21 @@ def _clip(x, lo, hi):
     return np.clip(x, lo, hi)
 
 
-def _vjp_clip(g, out, x, lo, hi):
+def _clip_mask(x, lo, hi):
+    """True where ``lo <= x <= hi`` (a bound of None does not limit)."""
     inside = np.ones(x.shape, dtype=bool)
     if lo is not None:
-        inside &= x.data >= lo
+        inside &= x >= lo
     if hi is not None:
-        inside &= x.data <= hi
-    # A boolean mask (its derivative is zero, so a raw array is fine), not cast to g's dtype:
+        inside &= x <= hi
+    return inside
+
+
+def _vjp_clip(g, out, x, lo, hi):
+    # A boolean mask (a non-differentiable primitive: its derivative is zero), not cast to g's dtype:
     # the cast allocates a full-size float temporary, which costs more on cold memory than the
     # mixed-type multiply saves (measured in W3: benchmarks/README.md, "Boolean masks").
-    return g * inside
+    return g * clip_mask(x, lo, hi)
 
 
 clip = Unary("clip", _clip, _vjp_clip, doc="clip(x, lo, hi); gradient passes where lo <= x <= hi", keeps_shape=True)
@@ -305,15 +311,15 @@ def _tie_split(first: np.ndarray, second: np.ndarray, dtype) -> np.ndarray:
 maximum = Binary(
     "maximum",
     np.maximum,
-    lambda g, out, a, b: g * _tie_split(a.data, b.data, g.dtype),
-    lambda g, out, a, b: g * _tie_split(b.data, a.data, g.dtype),
+    lambda g, out, a, b: g * tie_split(a, b, g.dtype),
+    lambda g, out, a, b: g * tie_split(b, a, g.dtype),
     doc="elementwise max; on ties each input gets half the gradient",
 )
 minimum = Binary(
     "minimum",
     np.minimum,
-    lambda g, out, a, b: g * _tie_split(b.data, a.data, g.dtype),
-    lambda g, out, a, b: g * _tie_split(a.data, b.data, g.dtype),
+    lambda g, out, a, b: g * tie_split(b, a, g.dtype),
+    lambda g, out, a, b: g * tie_split(a, b, g.dtype),
     doc="elementwise min; on ties each input gets half the gradient",
 )
 
@@ -322,11 +328,12 @@ def _where(a, b, condition):
     return np.where(condition, a, b)
 
 
+# g has the broadcast shape of a, b and the condition, so the condition broadcasts against it as it is
 where = Binary(
     "where",
     _where,
-    lambda g, out, a, b, c: g * np.broadcast_to(c, g.shape),
-    lambda g, out, a, b, c: g * ~np.broadcast_to(c, g.shape),
+    lambda g, out, a, b, c: mul(g, _make(c, None)),
+    lambda g, out, a, b, c: mul(g, logical_not(c)),
     doc="condition ? a : b (condition is a constant boolean array)",
 )
 
@@ -359,17 +366,20 @@ def _logsumexp(x, axis, keepdims):
 
 def _vjp_logsumexp(g, out, x, axis, keepdims):
     # The weights are softmax(x) = exp(x - out). An all -inf row (out = -inf) is shifted by the lowest
-    # finite number instead: weights exp(-inf) = 0 rather than exp(-inf - -inf) = NaN.
-    dead = out.data.size and out.data.min() == -np.inf
-    if dead:
-        out = clip(out, _lowest(out.data.dtype), None)
+    # finite number instead: weights exp(-inf) = 0 rather than exp(-inf - -inf) = NaN. The clip leaves
+    # every other value as it is, so it runs always (no branch on the values: see the module docstring).
+    out = clip(out, _lowest(out.data.dtype), None)
     w = (x - _unreduce(out, x.shape, axis, keepdims)).exp()
     # A large out is rounded (by 5e-4 at 1e4 in float32; log 2 vanishes beside 1e17 in float64), which scales
     # a row's weights alike: divide by their sum, 1 in exact arithmetic (a constant: zero derivative).
-    total = w.data.sum(axis=axis, keepdims=keepdims)
-    if dead:
-        total = total + (total == 0)  # the all -inf rows: weights 0, divided by 1
-    return _unreduce(g * (1.0 / total), x.shape, axis, keepdims) * w
+    return _unreduce(g * reciprocal_sum(w, axis, keepdims), x.shape, axis, keepdims) * w
+
+
+def _reciprocal_sum(w, axis, keepdims):
+    """1 / sum(w) over ``axis``; 1 where the sum is 0 (logsumexp's all -inf rows: weights 0, divided by 1)."""
+    total = np.asarray(w.sum(axis=axis, keepdims=keepdims))
+    total = total + (total == 0)  # + 0 elsewhere: the sum of a finite row's weights is about 1
+    return 1.0 / total
 
 
 sum = Unary(
@@ -381,18 +391,14 @@ sum = Unary(
 max = Unary(
     "max",
     _max,
-    lambda g, out, x, axis, keepdims: (
-        _unreduce(g, x.shape, axis, keepdims) * _tie_share(x.data, out.data, axis, keepdims)
-    ),
+    lambda g, out, x, axis, keepdims: _unreduce(g, x.shape, axis, keepdims) * tie_share(x, out, axis, keepdims),
     saves_output=True,
     doc="max over axis; tied maxima share the gradient evenly",
 )
 min = Unary(
     "min",
     _min,
-    lambda g, out, x, axis, keepdims: (
-        _unreduce(g, x.shape, axis, keepdims) * _tie_share(x.data, out.data, axis, keepdims)
-    ),
+    lambda g, out, x, axis, keepdims: _unreduce(g, x.shape, axis, keepdims) * tie_share(x, out, axis, keepdims),
     saves_output=True,
     doc="min over axis; tied minima share the gradient evenly",
 )
@@ -645,10 +651,57 @@ less = NonDifferentiable("less", np.less, doc="a < b")
 less_equal = NonDifferentiable("less_equal", np.less_equal, doc="a <= b")
 greater = NonDifferentiable("greater", np.greater, doc="a > b")
 greater_equal = NonDifferentiable("greater_equal", np.greater_equal, doc="a >= b")
+logical_not = NonDifferentiable("logical_not", np.logical_not, doc="not a (booleans)")
 sign = NonDifferentiable("sign", np.sign, doc="-1, 0 or 1")
 argmax = NonDifferentiable(
     "argmax", lambda x, axis, keepdims: np.argmax(x, axis=axis, keepdims=keepdims), doc="index of the max"
 )
 argmin = NonDifferentiable(
     "argmin", lambda x, axis, keepdims: np.argmin(x, axis=axis, keepdims=keepdims), doc="index of the min"
+)
+
+
+def _topk_indices(x, k, axis, largest):
+    """The indices of the ``k`` largest (or smallest) entries along ``axis``, in order; ties in index order."""
+    order = np.argsort(-x if largest else x, axis=axis, kind="stable")
+    return np.take(order, np.arange(k), axis=axis).astype(np.int64, copy=False)
+
+
+topk_indices = NonDifferentiable(
+    "topk_indices", _topk_indices, doc="int64 indices of the k largest (or smallest) entries along an axis, in order"
+)
+
+
+def _numpy_call(function, *args):
+    return function(*args)
+
+
+# Entry points that take NumPy's functions and arrays: what changes from step to step goes through
+# a primitive, so that a recorded step replays it (see the module docstring).
+numpy_call = NonDifferentiable(
+    "numpy_call",
+    _numpy_call,
+    doc="function(*args) with Tensors read as their arrays, for a result without gradient: np.isnan(t), np.all(t), "
+    "a mask, batch norm's running statistics (updated in place)",
+)
+array = NonDifferentiable(
+    "array",
+    lambda x, dtype: np.array(x, dtype=dtype),
+    doc="a constant copy of an array in a dtype (None: its own), as Tensor(array): a batch given as an ndarray",
+)
+
+# Masks and constants of gradient rules (see the module docstring): their derivative is zero.
+clip_mask = NonDifferentiable(
+    "clip_mask", _clip_mask, doc="lo <= x <= hi (a bound of None does not limit): clip's mask"
+)
+tie_split = NonDifferentiable(
+    "tie_split", _tie_split, doc="1 where a > b, 0.5 where a == b, 0 elsewhere, in a dtype: maximum's share of a tie"
+)
+tie_share = NonDifferentiable(
+    "tie_share",
+    _tie_share,
+    doc="1 / (number of ties) where x equals its reduced max (or min), else 0: max's share of a tie",
+)
+reciprocal_sum = NonDifferentiable(
+    "reciprocal_sum", _reciprocal_sum, doc="1 / sum(x) over axis, 1 where the sum is 0: logsumexp's renormalization"
 )

@@ -78,7 +78,11 @@ def arange(*args: float, dtype: Any = None) -> Tensor:
 
 
 def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else _make(_to_array(x), None)
+    if isinstance(x, Tensor):
+        return x
+    if x.__class__ is np.ndarray and x.dtype != object:  # a copy by a primitive, which a recorded step replays
+        return ops.array(x, None)
+    return _make(_to_array(x), None)
 
 
 def exp(x: Any) -> Tensor:
@@ -314,11 +318,10 @@ def topk(input: Any, k: int, axis: int = -1, largest: bool = True, sorted: bool 
     size = t.shape[axis]
     if not isinstance(k, (int, np.integer)) or not 0 <= k <= size:
         raise ShapeError(f"topk: k={k!r} must be an integer from 0 to {size} (the size of axis {axis} of {t.shape})")
-    order = np.argsort(-t.data if largest else t.data, axis=axis, kind="stable")
-    indices = np.take(order, np.arange(k), axis=axis)
+    indices = ops.topk_indices(t, k, axis, largest)  # a primitive: the order depends on the values
     grid = list(np.ogrid[tuple(slice(n) for n in indices.shape)])
-    grid[axis] = indices
-    return TopK(t[tuple(grid)], _make(indices.astype(np.int64, copy=False), None))
+    grid[axis] = indices.data
+    return TopK(t[tuple(grid)], indices)
 
 
 def argmax(a: Any, axis: int | None = None, *, keepdims: bool = False) -> Tensor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .graph import state
 from .tensor import Tensor
 
 
@@ -26,6 +27,8 @@ def record_scope(output: Any, owner: Any, inputs: Sequence[Any]) -> None:
         owner: the object to cluster by (drawings use its class name and its name in the model).
         inputs: the owner's arguments; those that are Tensors mark where its part of the graph starts.
     """
+    if state.tracer is not None:  # a step being recorded: its replay must check the owner's mode (train/eval)
+        state.tracer.note_owner(owner)
     if output.__class__ is not Tensor and not isinstance(output, Tensor):
         return
     node = output._node

@@ -205,6 +205,8 @@ class Tensor:
         """The single value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element tensor converts to a Python number, not shape {self.shape}")
+        if state.tracer is not None:
+            state.tracer.read(self.data, "item")
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
@@ -213,6 +215,8 @@ class Tensor:
 
     def tolist(self) -> Any:
         """The data as (nested) Python lists."""
+        if state.tracer is not None:
+            state.tracer.read(self.data, "tolist")
         return self.data.tolist()
 
     def detach(self) -> Tensor:
@@ -450,6 +454,8 @@ class Tensor:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all() on .data"
             )
+        if state.tracer is not None:
+            state.tracer.read(self.data, "bool")
         return bool(self.data)
 
     def __float__(self) -> float:

@@ -1,5 +1,6 @@
 """What every workload shares: the `Workload` record, the `Impl` interface, initial weights,
-the hand-written NumPy optimizers, loading weights into gradwire and PyTorch, comparing results.
+the hand-written NumPy optimizers, loading weights into gradwire and PyTorch, the replayed
+variant of a gradwire step (`replayed`), comparing results.
 
 A workload builds one `Init` (float64 weights and data, from a seed) and hands it to each
 implementation, which casts it to the dtype being measured (float32 for timing, float64 for
@@ -36,9 +37,16 @@ class Impl:
     Subclasses build everything in ``__init__(init, dtype)`` and implement `step`; after a
     step, `grads` and `params` give that step's gradients and the updated parameters as
     float arrays keyed by gradwire's parameter names (plus ``"input"`` for an input gradient).
+
+    A gradwire implementation runs its step as ``zero_grad``; ``loss = self._forward_backward(*batch)``
+    (the forward pass, the loss and ``backward()``, returning the loss or output Tensor); the
+    optimizer update. `replayed` builds its ``"replay"`` twin by sending that middle call
+    through `autograd.compile_step`.
     """
 
     name = "?"
+    #: steps timing runs before anything else, whatever ``--warmup`` says (a replayed step records twice)
+    min_warmup = 0
 
     def step(self) -> None:
         """Run one step."""
@@ -69,9 +77,13 @@ class Workload:
         key: short name (``"W1"``).
         title: what the step is, in one line.
         target: the goal for the ratio gradwire / hand-written NumPy (same run, float32, one thread).
+        replay_target: the goal for the ratio replay / hand-written NumPy, where the issue sets
+            one (None elsewhere): gradwire with its forward and backward replayed by
+            `autograd.compile_step`, the optimizer still eager (see `replayed`).
         sizes: ``"full"`` (the benchmark) and ``"small"`` (fast enough for the test suite) configs.
         make_init: ``(config, seed) -> Init``.
-        impls: implementation classes by name: ``"numpy"``, ``"gradwire"``, ``"torch"``.
+        impls: implementation classes by name: ``"numpy"``, ``"gradwire"``, ``"replay"``
+            (``replayed(<the gradwire class>)``), ``"torch"``.
         note: a line printed under the table (what a choice in the workload means).
         describe: ``config -> str``, the sizes in a few words (for the table and the JSON).
         check_size: the size ``--check`` uses in place of ``"full"``, where the full size
@@ -87,6 +99,7 @@ class Workload:
     note: str = ""
     describe: Callable[[dict[str, Any]], str] | None = None
     check_size: str | None = None
+    replay_target: float | None = None
 
     def config(self, size: str) -> dict[str, Any]:
         """The config of ``size`` (``"full"`` or ``"small"``)."""
@@ -226,6 +239,49 @@ def load_gradwire(module: Any, params: dict[str, np.ndarray], dtype: Any) -> Non
         if p.data.shape != params[name].shape:
             raise RuntimeError(f"{name}: gradwire has shape {p.data.shape}, the benchmark {params[name].shape}")
         p.data = np.array(params[name], dtype=dtype)
+
+
+def replayed(eager: type[Impl], strict: bool = True) -> type[Impl]:
+    """The ``"replay"`` implementation of the gradwire implementation ``eager``.
+
+    The same model, data and optimizer, and the same ``step``; only ``self._forward_backward``
+    (forward, loss and ``backward()``: see `Impl`) becomes ``autograd.compile_step(...)`` of
+    itself, made once per instance. Its first two calls run eagerly and record, later ones
+    replay the recorded primitive calls over arrays (bit-identical to eager mode). ``zero_grad``
+    and the optimizer update stay outside, eager: they change arrays in place, which a
+    recording cannot hold. ``min_warmup`` makes timing start after the two recording calls.
+
+    Args:
+        eager: a gradwire `Impl` whose step calls ``self._forward_backward(*batch)``.
+        strict: raise `autograd.ReplayError` (instead of warning and staying eager) when the
+            step cannot be replayed.
+
+    Returns:
+        A subclass of ``eager`` named ``"replay"``, with ``compiled`` (the `autograd.CompiledStep`),
+        ``replays`` (how many of its calls replayed so far) and ``strict``.
+    """
+    import autograd
+
+    strict_replay = strict
+
+    class Replayed(eager):  # type: ignore[misc, valid-type]
+        name = "replay"
+        min_warmup = 3  # two recording calls, then one replay (which builds nothing, but warms caches)
+        strict = strict_replay
+
+        def __init__(self, init: Init, dtype: np.dtype) -> None:
+            super().__init__(init, dtype)
+            self.compiled = autograd.compile_step(self._forward_backward, strict=strict)
+            self._forward_backward = self.compiled  # the instance attribute shadows the method
+
+        @property
+        def replays(self) -> int:
+            return self.compiled.replays
+
+    Replayed.__name__ = Replayed.__qualname__ = f"Replayed{eager.__name__}"
+    Replayed.__module__ = eager.__module__
+    Replayed.__doc__ = f"`{eager.__name__}` with its forward and backward replayed by `autograd.compile_step`."
+    return Replayed
 
 
 def gradwire_grads(module: Any) -> dict[str, np.ndarray]:

@@ -110,6 +110,31 @@ def limit_threads(threads: int) -> str:
     return "environment variables + openblas_set_num_threads (ctypes)" if done else "environment variables"
 
 
+# glibc's mallopt parameters (malloc.h) and the values `pin_allocator` sets.
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+PINNED_ALLOCATOR = {"M_MMAP_THRESHOLD": 32 * 2**20, "M_TRIM_THRESHOLD": 2**30, "M_TOP_PAD": 64 * 2**20}
+
+
+def pin_allocator() -> str:
+    """Keep freed memory in the process (glibc only), so a step's timing does not depend on the allocator's history.
+
+    By default glibc hands large freed blocks back to the OS (``munmap``, heap trimming) and
+    maps them again on the next step: thousands of page faults a step for code that allocates
+    its temporaries (gradwire, PyTorch), none for the NumPy floor (which allocates nothing),
+    and how many depends on what ran before in the process (W7: 1.20 after W3, 2.01 alone).
+    Blocks up to 32 MiB now come from the heap, which is trimmed only past 1 GiB free. Every
+    implementation of a run shares the setting. Returns a description for the report.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return "default (not glibc)"
+    codes = {"M_MMAP_THRESHOLD": _M_MMAP_THRESHOLD, "M_TRIM_THRESHOLD": _M_TRIM_THRESHOLD, "M_TOP_PAD": _M_TOP_PAD}
+    done = [f"{name}={value}" for name, value in PINNED_ALLOCATOR.items() if mallopt(codes[name], value) == 1]
+    return "glibc mallopt " + ", ".join(done) if done else "default (mallopt refused)"
+
+
 def blas_info() -> list[dict[str, Any]]:
     """The thread pools loaded in this process: threadpoolctl's ``threadpool_info()``, else an OpenBLAS probe."""
     try:

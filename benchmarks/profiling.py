@@ -18,8 +18,8 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profiling", description=__doc__.splitlines()[0])
-    parser.add_argument("workload", help="W1 ... W6")
-    parser.add_argument("--impl", default="gradwire", choices=("numpy", "gradwire", "torch"))
+    parser.add_argument("workload", help="W1 ... W7")
+    parser.add_argument("--impl", default="gradwire", choices=("numpy", "gradwire", "replay", "torch"))
     parser.add_argument("--size", default="full", choices=("full", "small"))
     parser.add_argument("--steps", type=int, default=20, help="profiled steps (default 20)")
     parser.add_argument("--warmup", type=int, default=3)
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_threads(args.threads)
     w = WORKLOADS[args.workload.upper()]
     impl = w.build(args.impl, w.make_init(w.config(args.size), 0), np.float32)
-    for _ in range(args.warmup):
+    for _ in range(max(args.warmup, impl.min_warmup)):  # a replayed step records on its first two calls
         impl.step()
     start = time.perf_counter()
     if args.no_profile:

@@ -1,11 +1,13 @@
 """The command line: ``python -m benchmarks [--quick] [--check] [--only W1,W5] [--json out.json] ...``.
 
-Without ``--check`` it times every selected workload (hand-written NumPy, gradwire and,
-when installed, PyTorch, all float32 from the same weights), measures W5's peak memory in
+Without ``--check`` it times every selected workload (hand-written NumPy, gradwire eager,
+gradwire with its forward and backward replayed by ``autograd.compile_step`` and, when
+installed, PyTorch, all float32 from the same weights), measures W5's peak memory in
 subprocesses, prints a markdown table with the ratios to NumPy and the targets, and writes
 everything (samples, machine, BLAS kernel and threads) to ``--json``. With ``--check`` it
-runs one float64 step of each implementation and compares it with NumPy's instead (exit
-status 1 on a mismatch). Targets are goals, not assertions: a timing run exits 0.
+compares float64 steps of each implementation with NumPy's instead, and the replayed step
+with the eager one bit for bit (exit status 1 on a mismatch). Targets are goals, not
+assertions: a timing run exits 0.
 
 This module imports only the standard library at module level, so that the BLAS thread
 variables are set (``--threads``, default 1) before NumPy is first imported.
@@ -20,19 +22,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .environment import blas_summary, describe, limit_threads, set_thread_env
+from .environment import blas_summary, describe, limit_threads, pin_allocator, set_thread_env
 
 DEFAULTS = {"warmup": 3, "repeats": 21, "min_time": 0.1}
 QUICK = {"warmup": 1, "repeats": 5, "min_time": 0.02}
 MEMORY_WORKLOAD = "W5"
 MEMORY_TARGET = 1.3
-IMPLS = ("numpy", "gradwire", "torch")
+IMPLS = ("numpy", "gradwire", "replay", "torch")
 
 EPILOG = """\
 columns of the table:
   numpy ms        median time of one step of the hand-written NumPy forward/backward (the baseline)
   gradwire ms     median time of one step written with gradwire (autograd + nn)
   gw/np           gradwire ms / numpy ms, both from this run; "target" is the goal for it
+  replay ms       the gradwire step with its forward, loss and backward replayed by autograd.compile_step
+                  (recorded on two eager calls, then one generated function of NumPy calls);
+                  zero_grad and the optimizer update still run eagerly, outside the replayed part.
+                  "(eager)": compile_step could not replay it (the reason is printed under the table)
+  rp/np           replay ms / numpy ms; "rp target" is the goal for it, where one is set
   torch ms        PyTorch eager (CPU) on the same step, when torch is installed
   torch/np        torch ms / numpy ms
   gw ops          operations gradwire records in one step's graph
@@ -42,7 +49,8 @@ examples:
   python -m benchmarks --json out.json      ... and every sample, the machine and BLAS in a JSON file
   python -m benchmarks --quick              a fast look: fewer, shorter samples
   python -m benchmarks --only W1,W6         some workloads only
-  python -m benchmarks --check              float64 gradients and updates: NumPy vs gradwire (vs torch)
+  python -m benchmarks --check              float64 gradients and updates: NumPy vs gradwire, replay (and torch);
+                                            replay vs eager gradwire bit for bit
   python -m benchmarks --check --size small the same on reduced sizes (what the test suite runs)
 """
 
@@ -69,6 +77,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"shortest sample in seconds; sets the steps per sample (default {DEFAULTS['min_time']})",
     )
     parser.add_argument("--json", metavar="PATH", help="write all results to this JSON file")
+    parser.add_argument(
+        "--allocator",
+        choices=("pinned", "default"),
+        default="pinned",
+        help="pinned (default): glibc keeps freed memory, so timings do not depend on what ran before; "
+        "default: glibc's own thresholds",
+    )
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if it is installed")
     parser.add_argument("--no-memory", action="store_true", help="skip the W5 peak-memory measurement")
     parser.add_argument("--memory-steps", type=int, default=3, help="steps run before reading peak memory (default 3)")
@@ -108,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     selected = _select(args.only, WORKLOADS)
     if args.list:
         for w in selected:
-            print(f"{w.key}  {w.title}: {w.describe(w.config('full'))}  (target gradwire/numpy <= {w.target})")
+            replay = f", replay/numpy <= {w.replay_target}" if w.replay_target is not None else ""
+            print(f"{w.key}  {w.title}: {w.describe(w.config('full'))}  (target gradwire/numpy <= {w.target}{replay})")
         return 0
     torch = None if args.no_torch else torch_or_none()
     if torch is not None:
@@ -122,28 +138,62 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_check(args: argparse.Namespace, selected: list, with_torch: bool) -> int:
-    from .check import DEFAULT_RTOL, check_workload
+    import warnings
+
+    from autograd import ReplayWarning
+
+    from .check import DEFAULT_RTOL, REPLAY_STEPS, check_replay, check_workload
 
     rtol = args.rtol if args.rtol is not None else DEFAULT_RTOL
     others = ("gradwire", "torch") if with_torch else ("gradwire",)
-    print(f"float64, one step from the same weights; errors are max|x - numpy| / max|numpy|; pass: <= {rtol:g}\n")
+    print(
+        f"float64 from the same weights, one step ({REPLAY_STEPS} for replay, so that the compared one is replayed); "
+        f"errors are max|x - numpy| / max|numpy|; pass: <= {rtol:g}\n"
+    )
     print("| workload | size | vs numpy | loss | worst gradient | worst parameter after update | result |")
     print("|---|---|---|---|---|---|---|")
-    results = []
-    for w in selected:
-        for r in check_workload(w, args.size, args.seed, rtol, others):
-            results.append(r)
-            config = w.config(r["size"])
-            size = f"{r['size']}: {w.describe(config)}" if w.describe else r["size"]
-            missing = f" missing {r['missing']}" if r["missing"] else ""
-            print(
-                f"| {w.key} | {size} | {r['impl']} | {r['loss']:.1e} | {r['grad']:.1e} ({r['grad_name']}) "
-                f"| {r['param']:.1e} ({r['param_name']}) | {'pass' if r['ok'] else 'FAIL'}{missing} |"
-            )
-    failed = [r for r in results if not r["ok"]]
-    print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed")
+    results, bitwise = [], []
+    with warnings.catch_warnings():  # a replay that stays eager is reported in the second table
+        warnings.simplefilter("ignore", ReplayWarning)  # (check_replay records it there)
+        for w in selected:
+            compared = check_workload(w, args.size, args.seed, rtol, others)
+            if "replay" in w.impls:
+                compared += check_workload(w, args.size, args.seed, rtol, ("replay",), steps=REPLAY_STEPS)
+            for r in compared:
+                results.append(r)
+                config = w.config(r["size"])
+                size = f"{r['size']}: {w.describe(config)}" if w.describe else r["size"]
+                missing = f" missing {r['missing']}" if r["missing"] else ""
+                impl = r["impl"] if r["steps"] == 1 else f"{r['impl']} ({r['steps']} steps)"
+                print(
+                    f"| {w.key} | {size} | {impl} | {r['loss']:.1e} | {r['grad']:.1e} ({r['grad_name']}) "
+                    f"| {r['param']:.1e} ({r['param_name']}) | {'pass' if r['ok'] else 'FAIL'}{missing} |"
+                )
+            if "replay" in w.impls:
+                bitwise.append(check_replay(w, args.size, args.seed))
+    if bitwise:
+        print(
+            f"\nreplay against eager gradwire, float64, {REPLAY_STEPS} steps from the same weights (the inputs and "
+            "weights scaled in place between steps): losses, gradients and parameters bit-identical after each step\n"
+        )
+        print("| workload | size | replayed calls | result |")
+        print("|---|---|---:|---|")
+        for r in bitwise:
+            if r["error"] or r["mismatch"]:
+                result = f"FAIL: {r['error'] or r['mismatch']}"
+            elif not r["replayed"]:
+                result = "FAIL: never replayed" if r["strict"] else f"not replayed (strict=False): {r['eager_reason']}"
+            else:
+                result = "bit-identical"
+            print(f"| {r['workload']} | {r['size']} | {r['replays']} of {r['steps']} | {result} |")
+    everything = results + bitwise
+    failed = [r for r in everything if not r["ok"]]
+    eager = [r for r in bitwise if r["ok"] and not r["replayed"]]
+    passed = len(everything) - len(failed) - len(eager)
+    tail = f", {len(eager)} not replayed ({', '.join(r['workload'] for r in eager)})" if eager else ""
+    print(f"\n{passed} passed, {len(failed)} failed{tail}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"check": results}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"check": results, "replay": bitwise}, indent=2) + "\n")
     return 1 if failed else 0
 
 
@@ -162,7 +212,9 @@ def _fmt_ms(ms: float | None) -> str:
     return f"{ms:.3f}"
 
 
-def _mark(ratio: float | None, target: float) -> str:
+def _mark(ratio: float | None, target: float | None) -> str:
+    if target is None:
+        return "-"
     if ratio is None:
         return f"≤ {target:g}"
     return f"≤ {target:g} {'✓' if ratio <= target else '✗'}"
@@ -170,13 +222,18 @@ def _mark(ratio: float | None, target: float) -> str:
 
 def _run_benchmark(args: argparse.Namespace, selected: list, torch: Any, method: str) -> int:
     import gc
+    import warnings
 
     import numpy as np
+
+    from autograd import ReplayWarning
 
     from .memory import measure_memory
     from .timing import measure
 
+    allocator = pin_allocator() if args.allocator == "pinned" else "default"
     meta = describe(args.threads, method, None if torch is None else torch.__version__)
+    meta["allocator"] = allocator
     started = time.time()
     settings = {
         "dtype": "float32",
@@ -192,6 +249,7 @@ def _run_benchmark(args: argparse.Namespace, selected: list, torch: Any, method:
         f"gradwire benchmarks: float32, {args.threads} BLAS thread(s) ({method}), sizes '{args.size}', "
         f"{args.warmup} warm-up steps, median of {args.repeats} interleaved samples of >= {args.min_time:g} s"
     )
+    print(f"allocator: {allocator}")
     coretype = meta["blas_env"]["OPENBLAS_CORETYPE"] or "unset"
     print(f"BLAS: {blas_summary(meta['blas_runtime'])}; OPENBLAS_CORETYPE {coretype}")
     print(
@@ -207,14 +265,24 @@ def _run_benchmark(args: argparse.Namespace, selected: list, torch: Any, method:
     for w in selected:
         config = w.config(args.size)
         init = w.make_init(config, args.seed)
-        names = [n for n in IMPLS if n != "torch" or torch is not None]
+        names = [n for n in IMPLS if (n != "torch" or torch is not None) and n in w.impls]
         impls = {name: w.build(name, init, np.float32) for name in names}
         nodes = impls["gradwire"].graph_nodes()
-        timings = measure(impls, args.warmup, args.repeats, args.min_time)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ReplayWarning)
+            timings = measure(impls, args.warmup, args.repeats, args.min_time)
+        replay_reason = None
+        for warning in caught:
+            if issubclass(warning.category, ReplayWarning):
+                replay_reason = replay_reason or str(warning.message)
+            else:  # not ours to swallow
+                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        replays = impls["replay"].replays if "replay" in impls else None
         del impls, init
         gc.collect()
         numpy_ms = timings["numpy"]["median_ms"]
         ratio = timings["gradwire"]["median_ms"] / numpy_ms
+        replay_ratio = timings["replay"]["median_ms"] / numpy_ms if "replay" in timings else None
         torch_ratio = timings["torch"]["median_ms"] / numpy_ms if "torch" in timings else None
         row = {
             "key": w.key,
@@ -224,6 +292,13 @@ def _run_benchmark(args: argparse.Namespace, selected: list, torch: Any, method:
             "note": w.note,
             "target": w.target,
             "gradwire_over_numpy": ratio,
+            "replay_over_numpy": replay_ratio,
+            "replay_target": w.replay_target,
+            "meets_replay_target": (
+                None if w.replay_target is None or replay_ratio is None else replay_ratio <= w.replay_target
+            ),
+            "replay_calls_replayed": replays,
+            "replay_eager_reason": replay_reason,
             "torch_over_numpy": torch_ratio,
             "meets_target": ratio <= w.target,
             "gradwire_graph_ops": nodes,
@@ -232,7 +307,15 @@ def _run_benchmark(args: argparse.Namespace, selected: list, torch: Any, method:
         rows.append(row)
         print(
             f"  {w.key} done: numpy {_fmt_ms(numpy_ms)} ms, gradwire {_fmt_ms(timings['gradwire']['median_ms'])} ms"
-            f" (x{ratio:.2f})" + (f", torch x{torch_ratio:.2f}" if torch_ratio is not None else ""),
+            f" (x{ratio:.2f})"
+            + (
+                f", replay {_fmt_ms(timings['replay']['median_ms'])} ms (x{replay_ratio:.2f}"
+                + (", eager" if not replays else "")
+                + ")"
+                if replay_ratio is not None
+                else ""
+            )
+            + (f", torch x{torch_ratio:.2f}" if torch_ratio is not None else ""),
             file=sys.stderr,
             flush=True,
         )
@@ -266,6 +349,11 @@ def _run_benchmark(args: argparse.Namespace, selected: list, torch: Any, method:
     if memory:
         print(_memory_table(memory))
     notes = [w.note for w in selected if w.note]
+    notes += [
+        f"{r['key']} replay ran eagerly, not replayed: {r['replay_eager_reason'] or 'no replayed calls'}"
+        for r in rows
+        if r["replay_over_numpy"] is not None and not r["replay_calls_replayed"]
+    ]
     if args.quick or args.size != "full":
         notes.append("Quick or reduced run: fewer samples or smaller sizes; judge targets on full runs only.")
     for note in notes:
@@ -284,8 +372,8 @@ def _loadavg() -> list[float] | None:
 
 
 def _table(rows: list[dict], with_torch: bool) -> str:
-    head = "| workload | numpy ms | gradwire ms | gw/np | target |"
-    rule = "|---|---:|---:|---:|---|"
+    head = "| workload | numpy ms | gradwire ms | gw/np | target | replay ms | rp/np | rp target |"
+    rule = "|---|---:|---:|---:|---|---:|---:|---|"
     if with_torch:
         head += " torch ms | torch/np |"
         rule += "---:|---:|"
@@ -299,6 +387,14 @@ def _table(rows: list[dict], with_torch: bool) -> str:
             f"| {_fmt_ms(t['gradwire']['median_ms'])} | {r['gradwire_over_numpy']:.2f} "
             f"| {_mark(r['gradwire_over_numpy'], r['target'])} |"
         )
+        if r["replay_over_numpy"] is None:
+            line += " - | - | - |"
+        else:
+            eager = "" if r["replay_calls_replayed"] else " (eager)"
+            line += (
+                f" {_fmt_ms(t['replay']['median_ms'])}{eager} | {r['replay_over_numpy']:.2f} "
+                f"| {_mark(r['replay_over_numpy'], r['replay_target'])} |"
+            )
         if with_torch:
             line += f" {_fmt_ms(t['torch']['median_ms'])} | {r['torch_over_numpy']:.2f} |"
         line += f" {r['gradwire_graph_ops'] if r['gradwire_graph_ops'] is not None else '-'} |"

@@ -5,8 +5,10 @@ implementation so that one sample lasts at least ``min_time`` seconds: tiny step
 timed in batches, large ones one at a time). Samples of the implementations are
 interleaved, in an order that rotates every round, so that a slow spell of the machine
 (other processes, frequency changes) lands on all of them rather than on one; the ratios
-are then taken between medians of the same run. Python's garbage collector stays on (it
-is part of what a training step costs), after a full collection before each workload.
+are then taken between medians of the same run. An implementation's ``min_warmup`` raises
+its warm-up, so that a replayed step is timed on replays, never on its two recording calls.
+Python's garbage collector stays on (it is part of what a training step costs), after a
+full collection before each workload.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def measure(impls: dict[str, Impl], warmup: int, repeats: int, min_time: float) 
 
     Args:
         impls: the implementations to time, by name.
-        warmup: steps run by each implementation before anything is timed.
+        warmup: steps run by each implementation before anything is timed (at least its
+            ``min_warmup``: 3 for a replayed step, whose first two calls record).
         repeats: samples per implementation.
         min_time: the shortest a sample may last, in seconds (sets the steps per sample).
 
@@ -42,7 +45,7 @@ def measure(impls: dict[str, Impl], warmup: int, repeats: int, min_time: float) 
     """
     gc.collect()
     for impl in impls.values():
-        for _ in range(warmup):
+        for _ in range(max(warmup, impl.min_warmup)):  # a replayed step records on its first two calls
             impl.step()
     inner = {}
     for name, impl in impls.items():

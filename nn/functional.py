@@ -7,7 +7,11 @@ What PyTorch keeps in ``torch.nn.functional``: ``relu``, ``gelu``, ``softmax``, 
 ``max_pool2d``, ``avg_pool2d``, ``pad``, ``unfold``, ``fold`` and ``flatten`` (the primitives
 of `autograd.conv`). Every function is a composite of the public autograd Tensor API
 (methods, operators, ``autograd.where``, ``autograd.conv``), so gradients, and gradients
-of gradients, come from the engine; no function here adds derivative code.
+of gradients, come from the engine; no function here adds derivative code. Every value that
+depends on a tensor's values (a mask, a target's weight, a mean's divisor) is computed by an
+autograd operation, never by NumPy on ``.data``, and no branch depends on values: a recorded
+step (``autograd.compile_step``) replays the operations for each new batch. NumPy on ``.data``
+appears only in checks that raise.
 
 Conventions that differ from PyTorch, on purpose:
 
@@ -72,15 +76,26 @@ _REDUCTIONS = ("mean", "sum", "none")
 # ───────────────────────────── helpers ─────────────────────────────
 
 
+# An ndarray argument (a batch, a target) is copied into a Tensor by the ``array`` primitive, not by
+# the Tensor constructor: a recorded step (autograd.compile_step) replays primitives only, so it then
+# copies each new batch rather than keeping the first one's values.
+
+
 def _as_tensor(x: Any) -> Tensor:
     """``x`` itself when it is a Tensor, else a constant Tensor of its data (ndarrays keep their dtype)."""
-    return x if isinstance(x, Tensor) else autograd.tensor(x)
+    if isinstance(x, Tensor):
+        return x
+    if x.__class__ is np.ndarray and x.dtype != object:
+        return autograd.ops.array(x, None)
+    return autograd.tensor(x)
 
 
 def _like(value: Any, x: Tensor) -> Tensor:
     """``value`` as a Tensor; non-Tensor data is converted to ``x``'s floating dtype (no silent promotion)."""
     if isinstance(value, Tensor):
         return value
+    if value.__class__ is np.ndarray:
+        return autograd.ops.array(value, x.dtype)
     return Tensor(np.asarray(value, dtype=x.dtype))
 
 
@@ -126,7 +141,7 @@ def _softplus_exact(z: Tensor) -> Tensor:
     ``relu(z) + log(1 + exp(-|z|))`` would give the gradient 0 instead of 0.5 at z = 0,
     because both kinks use the subgradient 0 there.
     """
-    positive = z.data > 0
+    positive = z > 0  # a primitive (not NumPy on z.data): a recorded step replays it
     upper = z.clip(0.0, None)  # z where z > 0
     lower = z.clip(None, 0.0)  # z where z <= 0
     # Without a log1p primitive, log(1 + t) loses the relative precision of a tiny t (it is 0
@@ -184,7 +199,7 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
         A tensor of ``x``'s shape.
     """
     x = _as_tensor(x)
-    return autograd.where(x.data > 0, x, x * negative_slope)
+    return autograd.where(x > 0, x, x * negative_slope)
 
 
 def silu(x: Tensor) -> Tensor:
@@ -221,10 +236,8 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     soft = _softplus_exact(z)
     if beta != 1:
         soft = soft * (1.0 / beta)
-    linear_region = z.data > threshold
-    if linear_region.any():
-        soft = autograd.where(linear_region, x, soft)
-    return soft
+    # always selected (no branch on the values: a recorded step replays the same operations for any x)
+    return autograd.where(z > threshold, x, soft)
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -294,28 +307,21 @@ def _one_plus_erf(z: Tensor) -> Tensor:
     relative accuracy far into the negative tail. Each interval is evaluated on an input
     clipped into it, so the unused ones stay finite and ``where`` gives them zero gradient.
     """
-    magnitude = np.abs(z.data)
-    small = magnitude < _ERF_SMALL
-    result = None
-    if small.any():
-        zs = z.clip(-_ERF_SMALL, _ERF_SMALL)
-        result = zs * _rational(zs * zs, _ERF_A_TOP, _ERF_A, _ERF_B) + 1.0
-        if small.all():
-            return result
-    middle = magnitude < _ERFC_LARGE
+    # Every interval is evaluated (no branch on the values: a recorded step replays the same
+    # operations for any z), and the masks are primitives on z, not NumPy on z.data.
     y = z.abs()
-    erfc = None
-    if (middle & ~small).any():
-        ym = y.clip(_ERF_SMALL, _ERFC_LARGE)
-        erfc = (-(ym * ym)).exp() * _rational(ym, _ERFC_C_TOP, _ERFC_C, _ERFC_D)
-    if (~middle).any():
-        yl = y.clip(_ERFC_LARGE, _ERFC_ZERO)
-        inv = 1.0 / (yl * yl)
-        tail = inv * _rational(inv, _ERFC_P_TOP, _ERFC_P, _ERFC_Q)
-        erfc_large = (-(yl * yl)).exp() * ((_ONE_OVER_SQRT_PI - tail) / yl)
-        erfc = erfc_large if erfc is None else autograd.where(middle, erfc, erfc_large)
-    outer = autograd.where(z.data < 0, erfc, 2.0 - erfc)
-    return outer if result is None else autograd.where(small, result, outer)
+    small = y < _ERF_SMALL
+    zs = z.clip(-_ERF_SMALL, _ERF_SMALL)
+    result = zs * _rational(zs * zs, _ERF_A_TOP, _ERF_A, _ERF_B) + 1.0
+    ym = y.clip(_ERF_SMALL, _ERFC_LARGE)
+    erfc = (-(ym * ym)).exp() * _rational(ym, _ERFC_C_TOP, _ERFC_C, _ERFC_D)
+    yl = y.clip(_ERFC_LARGE, _ERFC_ZERO)
+    inv = 1.0 / (yl * yl)
+    tail = inv * _rational(inv, _ERFC_P_TOP, _ERFC_P, _ERFC_Q)
+    erfc_large = (-(yl * yl)).exp() * ((_ONE_OVER_SQRT_PI - tail) / yl)
+    erfc = autograd.where(y < _ERFC_LARGE, erfc, erfc_large)
+    outer = autograd.where(z < 0, erfc, 2.0 - erfc)
+    return autograd.where(small, result, outer)
 
 
 def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
@@ -325,7 +331,7 @@ def gelu(x: Tensor, approximate: str = "tanh") -> Tensor:
     0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3))).
     ``approximate='none'``: the exact 0.5 * x * (1 + erf(x / sqrt(2))), with erf from W. J.
     Cody's rational approximations (close to double precision) written in Tensor ops; it
-    records up to about 100 operations per call (against 10), so forward and backward take about ten
+    records about 100 operations per call (against 10), so forward and backward take about ten
     times as long as with ``'tanh'`` (an ``erf`` primitive in autograd would remove the gap).
 
     Args:
@@ -599,23 +605,25 @@ def _additive_mask(q: Tensor, k: Tensor, attn_mask: Any, is_causal: bool) -> Any
             f"scaled_dot_product_attention: attn_mask of shape {mask.shape} does not broadcast to "
             f"the scores' shape {scores_shape}"
         ) from None
+    # made by primitives from the mask: a recorded step replays them for each new mask
     if mask.dtype == bool:
-        return np.where(mask, 0.0, -np.inf).astype(dtype)
-    return mask.astype(dtype, copy=False)
+        return autograd.ops.numpy_call(_additive, mask, dtype).data
+    return mask if mask.dtype == dtype else autograd.ops.array(mask, dtype).data
+
+
+def _additive(mask: np.ndarray, dtype: Any) -> np.ndarray:
+    """A boolean mask (True: attend) as the additive one: 0 where True, -inf where False."""
+    return np.where(mask, 0.0, -np.inf).astype(dtype)
 
 
 # ───────────────────────────── losses ─────────────────────────────
 
 
-def _class_targets(
-    scores: Tensor, target: Any, ignore_index: int, op: str
-) -> tuple[Tensor, np.ndarray, np.ndarray, tuple]:
-    """Validate (..., C) scores against (...) integer targets.
+def _class_targets(scores: Tensor, target: Any, op: str) -> tuple[Tensor, np.ndarray]:
+    """Check (..., C) scores against (...) integer targets: the scores as (M, C) and the targets' array.
 
-    Returns:
-        The scores as (M, C), the targets as (M,) with ignored entries set to 0, the (M,)
-        boolean mask of counted entries (None when every entry counts), and the target's
-        original shape.
+    The targets' values (ignored ones, out-of-range ones) are left to the primitives that read them
+    (``autograd.fused.cross_entropy`` and ``class_targets``), which a recorded step replays.
     """
     _check_float(scores, op, "input")
     labels = _integer_array(target, op, "target (class indices)")
@@ -624,35 +632,8 @@ def _class_targets(
             f"{op}: target shape {labels.shape} does not fit input shape {scores.shape} "
             "(expected input (N, C) or (N, T, C) with the classes LAST, and target (N,) or (N, T))"
         )
-    n_classes = scores.shape[-1]
-    flat = labels.reshape(-1)
-    rows = scores if scores.ndim == 2 else scores.reshape(-1, n_classes)  # no reshape node for (N, C) scores
-    if flat.size and ignore_index < 0 <= flat.min() and flat.max() < n_classes:
-        return rows, flat, None, labels.shape  # the usual case, in two reductions: all in range, none ignored
-    counted = flat != ignore_index
-    out_of_range = counted & ((flat < 0) | (flat >= n_classes))
-    if out_of_range.any():
-        bad = flat[np.argmax(out_of_range)]
-        raise ValueError(
-            f"{op}: target value {int(bad)} is out of range for {n_classes} classes "
-            f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})"
-        )
-    return rows, np.where(counted, flat, 0), counted, labels.shape
-
-
-def _reduce_counted(loss: Tensor, total_weight: float, shape: tuple, reduction: str) -> Tensor:
-    """Reduce per-entry losses (zero at ignored entries); 'mean' divides by ``total_weight``, as PyTorch.
-
-    ``total_weight`` is the number of counted entries, or the sum of their class weights.
-    """
-    if reduction == "none":
-        return loss.reshape(shape)
-    total = loss.sum()
-    if reduction == "sum":
-        return total
-    if total_weight == 0:  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
-        return total * 0.0 + math.nan
-    return total * (1.0 / total_weight)
+    rows = scores if scores.ndim == 2 else scores.reshape(-1, scores.shape[-1])  # no reshape node for (N, C)
+    return rows, labels
 
 
 def nll_loss(
@@ -677,17 +658,41 @@ def nll_loss(
     op = "nll_loss"
     _check_reduction(reduction, op)
     log_probs = _as_tensor(log_probs)
-    flat, safe, counted, shape = _class_targets(log_probs, target, ignore_index, op)
+    flat, labels = _class_targets(log_probs, target, op)
+    _check_class_range(labels, flat.shape[-1], ignore_index, op)
     class_weight = _constant_class_weight(weight, log_probs, op)
-    loss = -flat[np.arange(flat.shape[0]), safe]  # (M,)
-    total_weight = loss.shape[0] if counted is None else int(counted.sum())
+
+    def part(name: str) -> Tensor:  # the targets' bookkeeping, from their values, by a primitive
+        return _class_targets_part(flat, labels, ignore_index, reduction, 0.0, class_weight, name)
+
+    loss = -flat[np.arange(flat.shape[0]), part("safe").data]  # (M,)
     if class_weight is not None:
-        picked = class_weight[safe] if counted is None else np.where(counted, class_weight[safe], 0.0)
-        loss = loss * picked.astype(flat.dtype, copy=False)
-        total_weight = float(picked.sum())
-    if counted is not None and not counted.all():
-        loss = autograd.where(counted, loss, 0.0)  # not a product: an ignored -inf logit would give inf * 0
-    return _reduce_counted(loss, total_weight, shape, reduction)
+        loss = loss * part("picked")  # 0 where ignored
+    loss = autograd.where(part("counted"), loss, 0.0)  # not a product: an ignored -inf logit would give inf * 0
+    if reduction == "none":
+        return loss.reshape(labels.shape)
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    # 'mean': divided by the number of counted targets, or the sum of their class weights, as PyTorch;
+    # 0 / 0 = nan, with a gradient of zero rather than nan
+    return autograd.where(part("empty"), math.nan, total * part("scale"))
+
+
+_class_targets_part = autograd.fused.class_targets
+
+
+def _check_class_range(labels: np.ndarray, n_classes: int, ignore_index: int, op: str) -> None:
+    """Refuse a target outside 0..C-1 that is not ``ignore_index`` (a check only: it computes nothing used)."""
+    flat = labels.reshape(-1)
+    if not flat.size or ignore_index < 0 <= flat.min() and flat.max() < n_classes:
+        return
+    out_of_range = (flat != ignore_index) & ((flat < 0) | (flat >= n_classes))
+    if out_of_range.any():
+        raise ValueError(
+            f"{op}: target value {int(flat[np.argmax(out_of_range)])} is out of range for {n_classes} classes "
+            f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})"
+        )
 
 
 def _class_weight(weight: Any, logits: Tensor, op: str) -> Tensor | None:
@@ -703,7 +708,7 @@ def _class_weight(weight: Any, logits: Tensor, op: str) -> Tensor | None:
         )
     if data.dtype.kind not in "fiu":
         raise TypeError(f"{op}: weight must hold real numbers (one per class), got dtype {data.dtype}")
-    return _like(weight, logits) if data.dtype.kind == "f" else Tensor(data.astype(logits.dtype))
+    return _like(weight, logits) if data.dtype.kind == "f" else autograd.ops.array(data, logits.dtype)
 
 
 def _constant_class_weight(weight: Any, scores: Tensor, op: str) -> np.ndarray | None:
@@ -716,7 +721,8 @@ def _constant_class_weight(weight: Any, scores: Tensor, op: str) -> np.ndarray |
             f"{op}: weight requires grad, but the loss of class-index targets is not differentiable in the "
             "class weights (as in PyTorch); pass weight.detach()"
         )
-    return class_weight.data.astype(scores.dtype, copy=False)
+    data = class_weight.data
+    return data if data.dtype == scores.dtype else autograd.ops.array(data, scores.dtype).data
 
 
 def _soft_cross_entropy(
@@ -804,7 +810,7 @@ def cross_entropy(
                 f"(target of the input's shape {logits.shape}); give class indices of shape "
                 f"{logits.shape[:-1]} to ignore some"
             )
-        probs = target if isinstance(target, Tensor) else Tensor(labels.astype(logits.dtype, copy=False))
+        probs = target if isinstance(target, Tensor) else autograd.ops.array(labels, logits.dtype)
         return _soft_cross_entropy(logits, probs, _class_weight(weight, logits, op), smoothing, reduction)
     if kind == "f" and scores_shape:
         if labels.shape == logits.shape[:-1]:
@@ -817,37 +823,15 @@ def cross_entropy(
             f"neither as class probabilities (the input's shape {logits.shape}) nor as class indices "
             f"(integers of shape {logits.shape[:-1]}; the classes are the input's LAST axis)"
         )
-    flat, safe, counted, shape = _class_targets(logits, labels, ignore_index, op)
+    flat, labels = _class_targets(logits, labels, op)
     class_weight = None if weight is None else _constant_class_weight(weight, logits, op)
-    # one fused node (autograd/fused.py); the reduction is a weight per row: 1/n, 1, or 0 where ignored
-    dtype, rows = flat.dtype, safe.shape[0]
-    extra: tuple = ()
-    picked = None  # the target classes' weights (0 where ignored), when they are a factor per row
-    if class_weight is not None:
-        picked = class_weight[safe]
-        if counted is not None:
-            picked = np.where(counted, picked, 0.0).astype(dtype, copy=False)
-        n = float(picked.sum())  # PyTorch's weighted mean divides by the weights of the counted targets
-        if smoothing:  # the smoothing term weighs every class: the fused node applies the class weights
-            extra, picked = (class_weight,), None
-    else:
-        n = rows if counted is None else int(counted.sum())
-
-    def row_weights(scale: float) -> np.ndarray:
-        if picked is not None:
-            return picked * scale
-        if counted is None:
-            return np.full(rows, scale, dtype=dtype)
-        return np.where(counted, scale, 0.0).astype(dtype, copy=False)
-
-    if reduction == "none":
-        losses = autograd.fused.cross_entropy(flat, safe, row_weights(1.0), smoothing, False, *extra)
-        return losses if losses.shape == shape else losses.reshape(shape)
-    if reduction == "sum":
-        return autograd.fused.cross_entropy(flat, safe, row_weights(1.0), smoothing, True, *extra)
-    if n == 0:  # PyTorch: 0 / 0 = nan; keep the gradient zero rather than nan
-        return autograd.fused.cross_entropy(flat, safe, row_weights(0.0), smoothing, True, *extra) * 0.0 + math.nan
-    return autograd.fused.cross_entropy(flat, safe, row_weights(1.0 / n), smoothing, True, *extra)
+    # One fused node (autograd/fused.py). It reads the targets as they are and works out from their
+    # values the ignored rows, the weight of each row and the mean's divisor (and checks the range),
+    # so that a recorded step replays all of it for each new batch of targets.
+    losses = autograd.fused.cross_entropy(flat, labels, ignore_index, reduction, smoothing, class_weight)
+    if reduction == "none" and losses.shape != labels.shape:
+        return losses.reshape(labels.shape)
+    return losses
 
 
 def _prediction_and_target(input: Any, target: Any, reduction: str, op: str) -> tuple[Tensor, Tensor]:
@@ -1111,8 +1095,8 @@ def max_pool2d(
     out = _conv.max_pool2d(x, kernel, step, pads, dilation, bool(ceil_mode))
     if not return_indices:
         return _unbatched(out, added)
-    indices = _conv.max_indices(x.data, out.data, kernel, step, pads, dilation)
-    return _unbatched(out, added), _unbatched(Tensor(indices), added)
+    indices = _conv.max_pool2d_indices(x, out, kernel, step, pads, dilation)  # a primitive: from the values
+    return _unbatched(out, added), _unbatched(indices, added)
 
 
 def avg_pool2d(

@@ -19,8 +19,9 @@ normalised over every axis but the channel axis 1, then scaled and shifted::
   ``bias`` (zeros) with ``affine``.
 
 The normalisation is written in Tensor operations (a fused ``layer_norm`` over transposed
-channels measured only 5-15% faster, not worth the transposes). The running statistics are
-updated in place, outside the graph.
+channels measured only 5-15% faster, not worth the transposes). The running statistics (and
+``num_batches_tracked``) are updated in place, outside the graph, by ``autograd.ops.numpy_call``:
+a primitive call, so that a recorded step (``autograd.compile_step``) replays the updates.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+import autograd
 from autograd import ShapeError, Tensor
 
 from .module import Module, Parameter
@@ -40,6 +42,22 @@ def _array(t: Any) -> np.ndarray | None:
     return t.data if isinstance(t, Tensor) else t
 
 
+def _update_running(running: np.ndarray, batch: np.ndarray, momentum: Any, count: Any, n: Any) -> np.ndarray:
+    """``running = (1 - m) running + m batch`` in place, m = ``momentum``, or ``1 / count`` for None (a cumulative
+    average); with ``n``, the batch's biased variance of n values made unbiased (times n / (n - 1))."""
+    if momentum is None:
+        momentum = 1.0 / int(count)
+    running *= 1.0 - momentum
+    running += (momentum if n is None else momentum * n / (n - 1)) * batch.reshape(-1)
+    return running
+
+
+def _count_batch(count: np.ndarray) -> np.ndarray:
+    """``num_batches_tracked += 1``, in place."""
+    count += 1
+    return count
+
+
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | np.ndarray | None,
@@ -47,8 +65,9 @@ def batch_norm(
     weight: Tensor | None = None,
     bias: Tensor | None = None,
     training: bool = False,
-    momentum: float = 0.1,
+    momentum: float | None = 0.1,
     eps: float = 1e-5,
+    num_batches_tracked: Tensor | np.ndarray | None = None,
 ) -> Tensor:
     """Normalise each channel (axis 1) of ``input``, PyTorch's ``F.batch_norm``.
 
@@ -61,8 +80,10 @@ def batch_norm(
         running_mean, running_var: ``(C,)`` Tensors or arrays, or None (training only).
         weight, bias: the optional per-channel scale and shift, ``(C,)``.
         training: use (and record) the batch's statistics.
-        momentum: the factor of the running statistics' update.
+        momentum: the factor of the running statistics' update; None for ``1 / num_batches_tracked``
+            (a cumulative average, as the modules keep with ``momentum=None``).
         eps: added to the variance.
+        num_batches_tracked: the 0-d count of batches seen, for ``momentum=None``.
 
     Returns:
         A Tensor of ``input``'s shape.
@@ -82,17 +103,19 @@ def batch_norm(
         centred = x - mean
         var = (centred * centred).mean(axes, keepdims=True)  # biased: divide by n
         scale = (var + eps) ** -0.5
+        count = _array(num_batches_tracked)
+        if momentum is None and count is None and (mean_array is not None or var_array is not None):
+            raise ValueError("batch_norm: momentum=None (a cumulative average) needs num_batches_tracked")
         if mean_array is not None:
-            mean_array *= 1.0 - momentum
-            mean_array += momentum * mean.data.reshape(-1)
-        if var_array is not None:
-            var_array *= 1.0 - momentum
-            var_array += (momentum * n / (n - 1)) * var.data.reshape(-1)  # unbiased, as PyTorch keeps it
+            autograd.ops.numpy_call(_update_running, mean_array, mean, momentum, count, None)
+        if var_array is not None:  # unbiased, as PyTorch keeps it
+            autograd.ops.numpy_call(_update_running, var_array, var, momentum, count, n)
     else:
         if mean_array is None or var_array is None:
             raise ValueError("batch_norm: evaluation needs running_mean and running_var (or training=True)")
         centred = x - mean_array.reshape(shape)
-        scale = Tensor(((var_array + eps) ** -0.5).astype(var_array.dtype).reshape(shape))
+        # from a copy of the running variance made by a primitive: a recorded step reads the current one
+        scale = ((autograd.ops.array(var_array, None) + eps) ** -0.5).reshape(shape)
     if weight is not None:
         scale = scale * weight.reshape(shape)  # (1, C, 1...): one multiplication of the full tensor below
     y = centred * scale
@@ -163,17 +186,15 @@ class _BatchNorm(Module):
 
     def forward(self, input: Any) -> Tensor:
         """Normalise every channel with the batch's statistics (training) or the running ones (evaluation)."""
-        x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+        # an ndarray is copied by a primitive, not by Tensor(): a recorded step replays the copy
+        x = input if isinstance(input, Tensor) else autograd.ops.array(np.asarray(input), None)
         if x.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}: the input must be a floating-point tensor, got dtype {x.dtype}")
         self._check_input(x)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
-            if self.momentum is None:  # a cumulative average of every batch seen
-                factor = 1.0 / int(self.num_batches_tracked.data)
         use_batch = self.training or not self.track_running_stats
         update = self.training and self.track_running_stats
+        if update:  # in place, by a primitive (see the module docstring)
+            autograd.ops.numpy_call(_count_batch, self.num_batches_tracked)
         return batch_norm(
             x,
             self.running_mean if update or not use_batch else None,
@@ -181,8 +202,9 @@ class _BatchNorm(Module):
             self.weight,
             self.bias,
             use_batch,
-            factor,
+            self.momentum if update else 0.0,  # None: a cumulative average of every batch seen
             self.eps,
+            self.num_batches_tracked if update else None,
         )
 
     def extra_repr(self) -> str:

@@ -114,7 +114,8 @@ def _check_size(value: Any, name: str, where: str) -> int:
 
 
 def _as_input(x: Any, where: str) -> Tensor:
-    x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    # an ndarray is copied by a primitive, not by Tensor(): a recorded step (autograd.compile_step) replays it
+    x = x if isinstance(x, Tensor) else autograd.ops.array(np.asarray(x), None)
     if x.dtype.kind != "f":
         raise TypeError(f"{where}: the input must be a floating-point tensor, got dtype {x.dtype}")
     return x
@@ -122,7 +123,7 @@ def _as_input(x: Any, where: str) -> Tensor:
 
 def _as_state(h: Any, dtype: np.dtype) -> Tensor:
     """A given initial state as a Tensor (an ndarray or list is converted to ``dtype``)."""
-    return h if isinstance(h, Tensor) else Tensor(np.asarray(h, dtype=dtype))
+    return h if isinstance(h, Tensor) else autograd.ops.array(np.asarray(h), dtype)
 
 
 def _time_steps(x: Tensor, axis: int) -> list[Tensor]:

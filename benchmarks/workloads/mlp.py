@@ -3,7 +3,8 @@
 One step: ``zero_grad``; forward through Linear layers with an activation between them;
 the loss (MSE against float targets, or cross-entropy against integer labels); backward;
 one optimizer update (SGD or Adam). The batch is fixed: the step, not data loading, is
-what is timed.
+what is timed. The ``"replay"`` implementation is gradwire's with the forward, loss and
+backward replayed (`common.replayed`); the batch is passed to the replayed call.
 
 Config keys: ``sizes`` (input first, output last), ``batch``, ``activation`` (``"tanh"`` or
 ``"relu"``), ``loss`` (``"mse"`` or ``"cross_entropy"``), ``optimizer`` (``"sgd"`` or
@@ -34,6 +35,7 @@ from ..common import (
     init_params,
     load_gradwire,
     load_torch,
+    replayed,
     torch_dtype,
     torch_grads,
     torch_or_none,
@@ -227,16 +229,19 @@ class GradwireMLP(Impl):
             self.opt = nn.optim.Adam(params, lr=cfg["lr"])
         self._loss = None
 
-    def _forward(self) -> Any:
-        out = self.model(self.x)
-        return F.mse_loss(out, self.y) if self.mse else F.cross_entropy(out, self.y)
+    def _forward(self, x: Any, y: Any) -> Any:
+        out = self.model(x)
+        return F.mse_loss(out, y) if self.mse else F.cross_entropy(out, y)
+
+    def _forward_backward(self, x: Any, y: Any) -> Any:
+        loss = self._forward(x, y)
+        loss.backward()
+        return loss
 
     def step(self) -> None:
         self.opt.zero_grad()
-        loss = self._forward()
-        loss.backward()
+        self._loss = self._forward_backward(self.x, self.y)
         self.opt.step()
-        self._loss = loss
 
     def loss_value(self) -> float:
         return float(self._loss.item())
@@ -248,7 +253,7 @@ class GradwireMLP(Impl):
         return gradwire_params(self.model)
 
     def graph_nodes(self) -> int | None:
-        return count_nodes(self._forward())
+        return count_nodes(self._forward(self.x, self.y))
 
 
 # ───────────── PyTorch ─────────────
@@ -306,7 +311,13 @@ class TorchMLP(Impl):
 
 
 def mlp_workload(
-    key: str, title: str, target: float, full: dict[str, Any], small: dict[str, Any], note: str = ""
+    key: str,
+    title: str,
+    target: float,
+    full: dict[str, Any],
+    small: dict[str, Any],
+    note: str = "",
+    replay_target: float | None = None,
 ) -> Workload:
     """A `Workload` for one MLP config (``full``) and a reduced one for tests (``small``)."""
     return Workload(
@@ -315,7 +326,13 @@ def mlp_workload(
         target=target,
         sizes={"full": full, "small": small},
         make_init=make_init,
-        impls={"numpy": NumpyMLP, "gradwire": GradwireMLP, "torch": TorchMLP},
+        impls={
+            "numpy": NumpyMLP,
+            "gradwire": GradwireMLP,
+            "replay": replayed(GradwireMLP),
+            "torch": TorchMLP,
+        },
         note=note,
         describe=describe,
+        replay_target=replay_target,
     )

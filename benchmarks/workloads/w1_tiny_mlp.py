@@ -6,6 +6,7 @@ WORKLOAD = mlp_workload(
     key="W1",
     title="tiny MLP step (overhead-bound)",
     target=2.5,
+    replay_target=1.3,
     full=dict(sizes=(2, 16, 16, 1), batch=4, activation="tanh", loss="mse", optimizer="sgd", lr=0.1),
     small=dict(sizes=(2, 16, 16, 1), batch=4, activation="tanh", loss="mse", optimizer="sgd", lr=0.1),
 )

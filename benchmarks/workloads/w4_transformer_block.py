@@ -2,7 +2,8 @@
 
 The step: ``zero_grad``; ``y = block(x)`` with ``x`` requiring grad; ``y.backward(G)`` with
 a fixed upstream gradient ``G`` of ``y``'s shape (so no loss function is involved, and the
-gradient reaches the block's input as well as its weights). No optimizer update.
+gradient reaches the block's input as well as its weights). No optimizer update. The
+``"replay"`` implementation replays ``block(x)`` and ``backward(G)`` (`common.replayed`).
 
 The block is GPT-2's (nanoGPT's): ``x = x + attn(ln1(x)); x = x + mlp(ln2(x))``, causal
 multi-head attention with one fused q, k, v projection, GELU (tanh approximation).
@@ -32,6 +33,7 @@ from ..common import (
     init_params,
     load_gradwire,
     load_torch,
+    replayed,
     torch_grads,
     torch_or_none,
     torch_params,
@@ -423,12 +425,15 @@ class GradwireBlock(Impl):
         self.g = data["grad_out"]
         self._out = None
 
+    def _forward_backward(self, x: Any, g: np.ndarray) -> Any:
+        out = self.block(x)
+        out.backward(g)
+        return out
+
     def step(self) -> None:
         self.block.zero_grad()
         self.x.grad = None
-        out = self.block(self.x)
-        out.backward(self.g)
-        self._out = out
+        self._out = self._forward_backward(self.x, self.g)
 
     def loss_value(self) -> float:
         return float((self._out.data * self.g).sum())
@@ -476,11 +481,12 @@ WORKLOAD = Workload(
     key="W4",
     title="TransformerBlock forward + backward",
     target=1.2,
+    replay_target=1.0,
     sizes={
         "full": dict(batch=16, T=64, d=128, n_head=4, d_ff=512),
         "small": dict(batch=2, T=8, d=16, n_head=2, d_ff=32),
     },
     make_init=make_init,
-    impls={"numpy": NumpyBlock, "gradwire": GradwireBlock, "torch": TorchBlock},
+    impls={"numpy": NumpyBlock, "gradwire": GradwireBlock, "replay": replayed(GradwireBlock), "torch": TorchBlock},
     describe=describe,
 )

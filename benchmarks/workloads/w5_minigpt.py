@@ -2,7 +2,8 @@
 
 The step: ``zero_grad``; token + position embeddings, two pre-norm blocks, final LayerNorm,
 the LM head (no bias); cross-entropy of next-token targets over all B*T positions; backward;
-one Adam update. Tokens and targets are fixed random integers. Dropout is 0.
+one Adam update. Tokens and targets are fixed random integers. Dropout is 0. The
+``"replay"`` implementation replays everything but ``zero_grad`` and Adam (`common.replayed`).
 
 The NumPy and PyTorch blocks come from W4 (`w4_transformer_block`). W5 is also the
 workload whose peak memory is measured (``benchmarks.memory``).
@@ -29,6 +30,7 @@ from ..common import (
     init_params,
     load_gradwire,
     load_torch,
+    replayed,
     torch_grads,
     torch_or_none,
     torch_params,
@@ -169,15 +171,18 @@ class GradwireGPT(Impl):
         self.opt = nn.optim.Adam(self.model.parameters(), lr=c["lr"])
         self._loss = None
 
-    def _forward(self) -> Any:
-        return F.cross_entropy(self.model(self.idx), self.targets)
+    def _forward(self, idx: np.ndarray, targets: np.ndarray) -> Any:
+        return F.cross_entropy(self.model(idx), targets)
+
+    def _forward_backward(self, idx: np.ndarray, targets: np.ndarray) -> Any:
+        loss = self._forward(idx, targets)
+        loss.backward()
+        return loss
 
     def step(self) -> None:
         self.opt.zero_grad()
-        loss = self._forward()
-        loss.backward()
+        self._loss = self._forward_backward(self.idx, self.targets)
         self.opt.step()
-        self._loss = loss
 
     def loss_value(self) -> float:
         return float(self._loss.item())
@@ -189,7 +194,7 @@ class GradwireGPT(Impl):
         return gradwire_params(self.model)
 
     def graph_nodes(self) -> int | None:
-        return count_nodes(self._forward())
+        return count_nodes(self._forward(self.idx, self.targets))
 
 
 class TorchGPT(Impl):
@@ -228,11 +233,12 @@ WORKLOAD = Workload(
     key="W5",
     title="MiniGPT training step",
     target=1.2,
+    replay_target=0.95,
     sizes={
         "full": dict(vocab=65, T=64, batch=16, d=128, n_head=4, d_ff=512, n_layer=2, lr=1e-3),
         "small": dict(vocab=11, T=8, batch=2, d=16, n_head=2, d_ff=32, n_layer=2, lr=1e-3),
     },
     make_init=make_init,
-    impls={"numpy": NumpyGPT, "gradwire": GradwireGPT, "torch": TorchGPT},
+    impls={"numpy": NumpyGPT, "gradwire": GradwireGPT, "replay": replayed(GradwireGPT), "torch": TorchGPT},
     describe=describe,
 )

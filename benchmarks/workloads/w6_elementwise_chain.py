@@ -5,7 +5,9 @@
 ``mul_scalar``, ``add_scalar``, ``tanh``) and one final ``sum`` for a scalar loss, so the
 default ``ops=10000`` is 3,333 iterations, 9,999 + 1 = 10,000 recorded operations, each with
 one gradient rule run by backward. The step differentiates the loss with respect to the
-chain's input; there are no parameters and no update.
+chain's input; there are no parameters and no update. The ``"replay"`` implementation
+replays the whole chain and its backward (`common.replayed`): 10,000 recorded forwards plus
+the gradient rules' calls become one generated function of NumPy calls.
 
 The chain converges to a fixed point where each iteration scales the gradient by about 0.6,
 so over 3,333 iterations the input's gradient underflows to exactly zero (the arithmetic
@@ -21,7 +23,7 @@ import numpy as np
 
 import autograd as ag
 
-from ..common import Impl, Init, Workload, cast, count_nodes, torch_or_none
+from ..common import Impl, Init, Workload, cast, count_nodes, replayed, torch_or_none
 
 SHAPE = (16,)
 
@@ -107,17 +109,19 @@ class GradwireChain(Impl):
         self.n = iterations(init.config)
         self._loss = None
 
-    def _forward(self) -> Any:
-        x = self.x0
+    def _forward(self, x: Any) -> Any:
         for _ in range(self.n):
             x = (x * 1.01 + 0.1).tanh()
         return x.sum()
 
-    def step(self) -> None:
-        self.x0.grad = None
-        loss = self._forward()
+    def _forward_backward(self, x0: Any) -> Any:
+        loss = self._forward(x0)
         loss.backward()
-        self._loss = loss
+        return loss
+
+    def step(self) -> None:
+        self.x0.grad = None  # outside the replayed call: it rebinds an attribute, which a recording cannot hold
+        self._loss = self._forward_backward(self.x0)
 
     def loss_value(self) -> float:
         return float(self._loss.item())
@@ -129,7 +133,7 @@ class GradwireChain(Impl):
         return {}
 
     def graph_nodes(self) -> int | None:
-        return count_nodes(self._forward())
+        return count_nodes(self._forward(self.x0))
 
 
 class TorchChain(Impl):
@@ -166,9 +170,10 @@ WORKLOAD = Workload(
     key="W6",
     title="10,000-op elementwise chain (overhead-bound)",
     target=2.5,
+    replay_target=1.3,
     sizes={"full": dict(ops=10_000), "check": dict(ops=1_000), "small": dict(ops=301)},
     make_init=make_init,
-    impls={"numpy": NumpyChain, "gradwire": GradwireChain, "torch": TorchChain},
+    impls={"numpy": NumpyChain, "gradwire": GradwireChain, "replay": replayed(GradwireChain), "torch": TorchChain},
     note=(
         "W6 counts primitive ops, not iterations: 3,333 iterations of the 3-op expression "
         "(mul_scalar, add_scalar, tanh) + 1 sum = 10,000 recorded ops."

@@ -37,6 +37,7 @@ from ..common import (
     init_params,
     load_gradwire,
     load_torch,
+    replayed,
     torch_grads,
     torch_or_none,
     torch_params,
@@ -299,6 +300,9 @@ def _model(layers: Any, cfg: dict[str, Any]) -> Any:
 class _LibraryStep(Impl):
     """The step as a library user writes it, in gradwire or PyTorch: ``zero_grad``, loss, ``backward``, SGD.
 
+    The loss and ``backward`` are one call, ``_forward_backward``, which gradwire's ``"replay"``
+    implementation replays (`common.replayed`).
+
     Subclasses set ``model``, ``opt``, ``x``, ``y`` and ``cross_entropy``.
     """
 
@@ -309,15 +313,18 @@ class _LibraryStep(Impl):
     cross_entropy: Any
     _loss: Any = None
 
-    def _forward(self) -> Any:
-        return self.cross_entropy(self.model(self.x), self.y)
+    def _forward(self, x: Any, y: Any) -> Any:
+        return self.cross_entropy(self.model(x), y)
+
+    def _forward_backward(self, x: Any, y: Any) -> Any:
+        loss = self._forward(x, y)
+        loss.backward()
+        return loss
 
     def step(self) -> None:
         self.opt.zero_grad()
-        loss = self._forward()
-        loss.backward()
+        self._loss = self._forward_backward(self.x, self.y)
         self.opt.step()
-        self._loss = loss
 
     def loss_value(self) -> float:
         return float(self._loss.item())
@@ -343,7 +350,7 @@ class GradwireConvNet(_LibraryStep):
         return gradwire_params(self.model)
 
     def graph_nodes(self) -> int | None:
-        return count_nodes(self._forward())
+        return count_nodes(self._forward(self.x, self.y))
 
 
 class TorchConvNet(_LibraryStep):
@@ -376,6 +383,11 @@ WORKLOAD = Workload(
         "small": dict(batch=3, in_channels=2, height=8, width=8, channels=(3, 4), classes=5, lr=0.05),
     },
     make_init=make_init,
-    impls={"numpy": NumpyConvNet, "gradwire": GradwireConvNet, "torch": TorchConvNet},
+    impls={
+        "numpy": NumpyConvNet,
+        "gradwire": GradwireConvNet,
+        "replay": replayed(GradwireConvNet),
+        "torch": TorchConvNet,
+    },
     describe=describe,
 )

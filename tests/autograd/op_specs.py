@@ -165,20 +165,31 @@ def trailing_axes(shapes_: tuple[Shape, ...]) -> st.SearchStrategy[dict]:
 
 @st.composite
 def cross_entropy_cases(draw: st.DrawFn, upstream: bool = False) -> Case:
-    """(M, C) logits with targets, row weights (some 0: ignored rows), a smoothing and, half the
-    time, class weights (C,); with ``upstream``, first the gradient of the loss: 0-d (a reduced
-    loss) or one per row."""
+    """(M, C) logits with targets (some may equal ``ignore_index``: ignored rows; -100, or a class
+    index), a reduction, a smoothing and, half the time, class weights (C,); a mean always has a
+    counted row of positive weight (else it is NaN). With ``upstream``, first the gradient of the
+    loss: 0-d (a reduced loss) or one per row."""
     m, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    class_weights = hnp.arrays(np.float64, (c,), elements=st.sampled_from([0.0, 0.5, 1.0, 3.0]))
+    ignore_index = draw(st.sampled_from([-100, 0]))
+    target = draw(hnp.arrays(np.int64, (m,), elements=st.sampled_from([*range(c), ignore_index])))
+    class_weight = draw(st.one_of(st.none(), hnp.arrays(np.float64, (c,), elements=st.sampled_from([0.0, 0.5, 3.0]))))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    if reduction == "mean":  # a counted first row of weight 1
+        if ignore_index == 0 and c == 1:
+            ignore_index = -100  # the one class is not ignored
+        target[0] = c - 1 if ignore_index == 0 else 0
+        if class_weight is not None:
+            class_weight[target[0]] = 1.0
     attrs = {
-        "target": draw(hnp.arrays(np.int64, (m,), elements=st.integers(0, c - 1))),
-        "weight": draw(hnp.arrays(np.float64, (m,), elements=st.sampled_from([0.0, 0.25, 1.0, 2.0]))),
+        "target": target,
+        "ignore_index": ignore_index,
+        "reduction": reduction,
         "smoothing": draw(st.sampled_from([0.0, 0.1, 0.4])),
-        "class_weight": draw(st.one_of(st.none(), class_weights)),
+        "class_weight": class_weight,
     }
     if upstream:
-        return ((draw(st.sampled_from([(), (m,)])), (m, c)), attrs)
-    return ((m, c),), {**attrs, "reduce": draw(st.booleans())}
+        return (((m,) if reduction == "none" else (), (m, c)), attrs)
+    return ((m, c),), attrs
 
 
 def where_cases() -> st.SearchStrategy[Case]:
@@ -259,17 +270,81 @@ def np_cross_entropy_targets(shape, target, smoothing, class_weight):
     return r
 
 
-def np_cross_entropy(logits, target, weight, smoothing, reduce, class_weight=None):
+def np_class_rows(shape, target, ignore_index, reduction, class_weight):
+    """PyTorch's rules for class-index targets: the targets with ignored ones at 0, the counted rows'
+    mask, and each row's weight in the reduced loss (0 where ignored; a mean divides by the sum of
+    the counted rows' class weights, or by their number)."""
+    counted = target != ignore_index
+    safe = np.where(counted, target, 0)
+    picked = (np.ones(shape[-1]) if class_weight is None else class_weight)[safe] * counted
+    return safe, counted, counted / picked.sum() if reduction == "mean" else counted * 1.0
+
+
+def np_cross_entropy(logits, target, ignore_index, reduction, smoothing, class_weight=None):
+    safe, _, row = np_class_rows(logits.shape, target, ignore_index, reduction, class_weight)
     logp = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
-    losses = -(np_cross_entropy_targets(logits.shape, target, smoothing, class_weight) * logp).sum(axis=-1)
-    losses = losses * weight
-    return losses.sum() if reduce else losses
+    losses = -(np_cross_entropy_targets(logits.shape, safe, smoothing, class_weight) * logp).sum(axis=-1) * row
+    return losses if reduction == "none" else losses.sum()
 
 
-def np_cross_entropy_vjp(g, logits, target, weight, smoothing, class_weight=None):
+def np_cross_entropy_vjp(g, logits, target, ignore_index, reduction, smoothing, class_weight=None):
+    safe, _, row = np_class_rows(logits.shape, target, ignore_index, reduction, class_weight)
     p = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
-    r = np_cross_entropy_targets(logits.shape, target, smoothing, class_weight)
-    return (p * r.sum(axis=-1, keepdims=True) - r) * (g * weight)[:, None]
+    r = np_cross_entropy_targets(logits.shape, safe, smoothing, class_weight)
+    return (p * r.sum(axis=-1, keepdims=True) - r) * (g * row)[:, None]
+
+
+def np_class_targets(scores, target, ignore_index, reduction, smoothing, class_weight, part):
+    """One part of `autograd.fused.class_targets`: class weights are a factor of the row weights
+    without smoothing, and part of the targets r (and their totals s) with it."""
+    shape = scores.shape
+    safe, counted, row = np_class_rows(shape, target, ignore_index, reduction, class_weight)
+    w = np.ones(shape[-1]) if class_weight is None else class_weight
+    total = (w[safe] * counted).sum()
+    applied = class_weight if smoothing else None
+    r = np_cross_entropy_targets(shape, safe, smoothing, applied)
+    return {
+        "safe": lambda: safe,
+        "counted": lambda: counted,
+        "picked": lambda: w[safe] * counted,
+        "scale": lambda: np.asarray(1.0 / total if total else 0.0),
+        "empty": lambda: np.asarray(total == 0),
+        "row_weights": lambda: row * (w[safe] if applied is None else 1.0),
+        "row_totals": lambda: r.sum(axis=-1),
+        "target_matrix": lambda: r,
+    }[part]()
+
+
+@st.composite
+def class_targets_cases(draw: st.DrawFn) -> Case:
+    (scores,), attrs = draw(cross_entropy_cases())
+    parts = ["safe", "counted", "picked", "scale", "empty", "row_weights", "row_totals", "target_matrix"]
+    return (scores,), {**attrs, "part": draw(st.sampled_from(parts))}
+
+
+def np_topk_indices(a, k, axis, largest):
+    return np.take(np.argsort(-a if largest else a, axis=axis, kind="stable"), np.arange(k), axis=axis)
+
+
+def topk_attrs(shapes_: tuple[Shape, ...]) -> st.SearchStrategy[dict]:
+    ndim = len(shapes_[0])
+    return st.integers(-ndim, ndim - 1).flatmap(
+        lambda axis: st.fixed_dictionaries(
+            {"axis": st.just(axis), "k": st.integers(0, shapes_[0][axis]), "largest": st.booleans()}
+        )
+    )
+
+
+def np_tie_share(a, axis, keepdims):
+    """1 / (number of ties) where sign(a) equals its max over ``axis`` (ties are common among signs)."""
+    signs = np.sign(a)
+    hits = signs == np.max(signs, axis=axis, keepdims=True)
+    return hits / hits.sum(axis=axis, keepdims=True)
+
+
+def np_reciprocal_sum(a, axis, keepdims):
+    total = np.sum(np.where(a > 0, a, 0.0), axis=axis, keepdims=keepdims)
+    return 1.0 / np.where(total == 0, 1.0, total)
 
 
 def np_attention_weights(q, k, mask, scale):
@@ -523,6 +598,38 @@ def np_max_pool2d_vjp(g, x, kernel_size, stride, padding, dilation, ceil_mode):
         np.add.at(out, (*planes, top + dilation[0] * i, left + dilation[1] * j), g[..., a, b])
     (ph, pw), (h, w) = padding, x.shape[2:]
     return out[:, :, ph : ph + h, pw : pw + w]
+
+
+def _first_maxima(x, kernel_size, stride, padding, dilation, ceil_mode):
+    """Each window's first maximum (np.argmax over the row-major window) as (window, row, column) in the padded x."""
+    starts, counts, extra = _pool_windows(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    xp = _zero_padded(x, padding, extra, fill=-np.inf)
+    n, c = x.shape[:2]
+    for a, b, top, left in starts:
+        first = xp[_window(xp, top, left, kernel_size, dilation)].reshape(n, c, -1).argmax(axis=-1)
+        i, j = np.divmod(first, kernel_size[1])
+        yield (a, b), top + dilation[0] * i, left + dilation[1] * j
+
+
+def np_max_pool2d_pick(g2, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """Each window's value of g2 (shaped like x) at the window's first maximum of x."""
+    counts = _window_counts(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode)
+    out = np.empty((*x.shape[:2], *counts))
+    gp = _zero_padded(g2, padding, (2 * kernel_size[0] * dilation[0], 2 * kernel_size[1] * dilation[1]))
+    n, c = x.shape[:2]
+    planes = np.arange(n)[:, None], np.arange(c)[None, :]
+    for (a, b), rows, cols in _first_maxima(x, kernel_size, stride, padding, dilation, ceil_mode):
+        out[..., a, b] = gp[(*planes, rows, cols)]
+    return out
+
+
+def np_max_pool2d_indices(x, kernel_size, stride, padding, dilation, ceil_mode):
+    """PyTorch's return_indices: h * W + w of each window's first maximum in its (H, W) plane."""
+    counts = _window_counts(x.shape[2:], kernel_size, stride, padding, dilation, ceil_mode)
+    out = np.empty((*x.shape[:2], *counts), dtype=np.int64)
+    for (a, b), rows, cols in _first_maxima(x, kernel_size, stride, padding, dilation, ceil_mode):
+        out[..., a, b] = (rows - padding[0]) * x.shape[3] + cols - padding[1]
+    return out
 
 
 def _avg_divisor(hw, top, left, kernel_size, padding, count_include_pad, divisor_override) -> float:
@@ -804,19 +911,27 @@ SPECS = [
     ),
     OpSpec(
         "cross_entropy",
-        lambda x, target, weight, smoothing, reduce, class_weight: autograd.fused.cross_entropy(
-            x, target, weight, smoothing, reduce, class_weight
+        lambda x, target, ignore_index, reduction, smoothing, class_weight: autograd.fused.cross_entropy(
+            x, target, ignore_index, reduction, smoothing, class_weight
         ),
         np_cross_entropy,
         cross_entropy_cases(),
     ),
     OpSpec(
         "cross_entropy_backward",
-        lambda g, x, target, weight, smoothing, class_weight: vjp(
-            lambda t: autograd.fused.cross_entropy(t, target, weight, smoothing, g.ndim == 0, class_weight), x, g
+        lambda g, x, target, ignore_index, reduction, smoothing, class_weight: vjp(
+            lambda t: autograd.fused.cross_entropy(t, target, ignore_index, reduction, smoothing, class_weight), x, g
         ),
         np_cross_entropy_vjp,
         cross_entropy_cases(upstream=True),
+    ),
+    OpSpec(
+        "class_targets",
+        lambda x, target, ignore_index, reduction, smoothing, class_weight, part: autograd.fused.class_targets(
+            x, target, ignore_index, reduction, smoothing, class_weight, part
+        ),
+        np_class_targets,
+        class_targets_cases(),
     ),
     # attention
     OpSpec(
@@ -833,6 +948,43 @@ SPECS = [
     compare("greater", lambda a, b: a > b, np.greater),
     compare("greater_equal", lambda a, b: a >= b, np.greater_equal),
     OpSpec("sign", lambda x: x.sign(), np.sign, one()),
+    OpSpec("logical_not", lambda x: autograd.ops.logical_not(x > 0), lambda a: np.logical_not(a > 0), one()),
+    OpSpec(
+        "topk_indices",
+        lambda x, k, axis, largest: autograd.topk(x, k, axis, largest).indices,
+        np_topk_indices,
+        with_attrs(one(shapes(min_dims=1)), topk_attrs),
+    ),
+    OpSpec("numpy_call", np.floor, np.floor, one()),
+    OpSpec("array", lambda x: autograd.ops.array(x, np.float32), lambda a: a.astype(np.float32), one()),
+    # not differentiable: the masks and constants of gradient rules
+    OpSpec(
+        "clip_mask",
+        lambda x, lo, hi: autograd.ops.clip_mask(x, lo, hi),
+        lambda a, lo, hi: (a >= (-np.inf if lo is None else lo)) & (a <= (np.inf if hi is None else hi)),
+        with_attrs(
+            one(),
+            lambda _: st.fixed_dictionaries(
+                {"lo": st.sampled_from([None, CLIP_LO]), "hi": st.sampled_from([None, CLIP_HI])}
+            ),
+        ),
+    ),
+    OpSpec(
+        "tie_split",
+        lambda a, b: autograd.ops.tie_split(a.sign(), b.sign(), np.float64),
+        lambda a, b: (np.sign(a) > np.sign(b)) + 0.5 * (np.sign(a) == np.sign(b)),
+        broadcast(2),
+    ),
+    reduce(
+        "tie_share",
+        lambda x, axis, keepdims: autograd.ops.tie_share(x.sign(), x.sign().max(axis, keepdims), axis, keepdims),
+        np_tie_share,
+    ),
+    reduce(
+        "reciprocal_sum",
+        lambda x, axis, keepdims: autograd.ops.reciprocal_sum((x > 0) * x, axis, keepdims),
+        np_reciprocal_sum,
+    ),
     reduce("argmax", lambda x, axis, keepdims: x.argmax(axis, keepdims), np.argmax, allow_tuple=False),
     reduce("argmin", lambda x, axis, keepdims: x.argmin(axis, keepdims), np.argmin, allow_tuple=False),
     # convolution
@@ -895,6 +1047,34 @@ SPECS = [
         np_max_pool2d_vjp,
         max_pool_cases(upstream=True),
         distinct=True,
+    ),
+    OpSpec(
+        "max_pool2d_pick",
+        lambda g2, x, kernel_size, stride, padding, dilation, ceil_mode: autograd.conv.max_pool2d_pick(
+            g2,
+            x.data,
+            autograd.conv.max_pool2d(x.detach(), kernel_size, stride, padding, dilation, ceil_mode).data,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+        ),
+        np_max_pool2d_pick,
+        max_pool_cases().map(lambda case: ((case[0][0], case[0][0]), case[1])),
+        distinct=True,
+    ),
+    OpSpec(
+        "max_pool2d_indices",
+        lambda x, kernel_size, stride, padding, dilation, ceil_mode: autograd.conv.max_pool2d_indices(
+            x,
+            autograd.conv.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode),
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+        ),
+        np_max_pool2d_indices,
+        max_pool_cases(),
     ),
     OpSpec(
         "avg_pool2d",
