@@ -28,45 +28,50 @@ from .primitive import Binary, NonDifferentiable, ShapeError, Unary, Variadic
 
 # ───────────────────────────── GELU ─────────────────────────────
 
-# GELU, tanh approximation (GPT-2) as one node: the backward saves only x, where the composite
-# form keeps about six intermediate arrays alive. Inside the tanh, x is clipped to +-10 (tanh is
-# already exactly +-1 there), so x**3 cannot overflow. In-place NumPy keeps temporaries down.
+# GELU, tanh approximation (GPT-2) as one node. With z = sqrt(2/pi) (x + 0.044715 x**3) and the
+# gate a = (1 + tanh z) / 2, gelu(x) = a x and gelu'(x) = a + a (1 - a) x (2C + 6CK x**2) (as
+# 1 - tanh**2 = 4 a (1 - a)). The forward writes a beside its output, in one (2, ...) array whose
+# first half it returns: the node keeps the output, so the backward finds a without a second tanh
+# (`_gate`). Inside the derivative x is clipped to +-10, where a (1 - a) is already exactly 0, so
+# x**3 cannot overflow into 0 * inf. In-place NumPy keeps temporaries down.
 _GELU_C = math.sqrt(2.0 / math.pi)
 _GELU_A = 0.044715
 
 
-def _gelu_tanh(x):
-    """tanh(sqrt(2/pi) * (x + 0.044715 x**3)) and the clipped x, as fresh arrays."""
-    xc = np.clip(x, -10.0, 10.0, out=np.empty_like(x))  # out=: 0-d inputs stay arrays (in-place ops below)
-    t = np.multiply(xc, xc, out=np.empty_like(xc))
-    t *= _GELU_A
-    t += 1.0
-    t *= xc
-    t *= _GELU_C
-    np.tanh(t, out=t)
-    return t, xc
-
-
 def _gelu(x):
-    out, _ = _gelu_tanh(x)
-    out += 1.0
-    out *= x
-    out *= 0.5
-    return out
+    pair = np.empty((2, *x.shape), dtype=x.dtype)  # [gelu(x), a]
+    a = pair[1, ...]  # a view, also for 0-d x
+    with np.errstate(over="ignore"):  # z = C (x + A x**3) is +-inf for huge x, and tanh(+-inf) = +-1 is right
+        np.multiply(x, x, out=a)
+        a *= _GELU_C * _GELU_A
+        a += _GELU_C
+        a *= x
+    np.tanh(a, out=a)
+    a += 1.0
+    a *= 0.5
+    return np.multiply(a, x, out=pair[0, ...])
 
 
-def _gelu_backward(g, x):
-    t, xc = _gelu_tanh(x)
-    # slope becomes 0.5 * xc * (1 - t**2) * C * (1 + 3A xc**2) + 0.5 * (1 + t), built in place
-    slope = np.multiply(xc, xc, out=np.empty_like(xc))
-    slope *= 3.0 * _GELU_A
-    slope += 1.0
-    slope *= xc
-    slope *= 0.5 * _GELU_C
-    slope *= 1.0 - t * t
-    t += 1.0
-    t *= 0.5
-    slope += t
+def _gate(y, x):
+    """The gate a = (1 + tanh z) / 2 that `_gelu` left beside its output ``y`` (recomputed if ``y`` is not its)."""
+    pair = y.base
+    if pair is not None and pair.shape == (2, *y.shape) and pair[0, ...].ctypes.data == y.ctypes.data:
+        return pair[1, ...]
+    return _gelu(x).base[1, ...]
+
+
+def _gelu_backward(arrays):
+    g, x, y = arrays
+    a = _gate(y, x)
+    slope = np.clip(x, -10.0, 10.0, out=np.empty_like(x))  # becomes a + a (1 - a) xc (2C + 6CA xc**2)
+    q = np.multiply(slope, slope, out=np.empty_like(slope))
+    q *= 6.0 * _GELU_C * _GELU_A
+    q += 2.0 * _GELU_C
+    slope *= q
+    np.subtract(1.0, a, out=q)
+    q *= a
+    slope *= q
+    slope += a
     slope *= g
     return slope
 
@@ -80,19 +85,28 @@ def _gelu_curvature(x):
     return (1.0 - t * t) * (slope - xc * t * slope * slope + x2 * (3.0 * _GELU_C * _GELU_A))
 
 
+def _vjp_gelu_backward(g2, out, xs, needs):
+    g, x, y = xs  # y, gelu's output, only carries the gate: the gradient through x is the whole one
+    return [
+        gelu_backward((g2, x, y)) if needs[0] else None,
+        g2 * g * _gelu_curvature(x) if needs[1] else None,
+        None,
+    ]
+
+
 gelu = Unary(
     "gelu",
     _gelu,
-    lambda g, out, x: gelu_backward(g, x),
+    lambda g, out, x: gelu_backward((g, x, out)),
+    saves_output=True,
     doc="0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))",
     keeps_shape=True,
 )
-gelu_backward = Binary(
+gelu_backward = Variadic(
     "gelu_backward",
     _gelu_backward,
-    lambda g2, out, g, x: gelu_backward(g2, x),
-    lambda g2, out, g, x: g2 * g * _gelu_curvature(x),
-    doc="g * gelu'(x): the VJP of gelu as one node",
+    _vjp_gelu_backward,
+    doc="g * gelu'(x), reading the gate gelu saved beside its output y: the VJP of gelu as one node",
 )
 
 

@@ -123,7 +123,10 @@ class Tensor:
     __hash__ = object.__hash__  # == is elementwise, so hashing is by identity, as in PyTorch
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> None:
-        self.data = _to_array(data, dtype)
+        if state.tracer is not None and isinstance(data, (np.ndarray, Tensor)):
+            self.data = ops.array(data, dtype).data  # a step being recorded: the copy goes on its tape
+        else:
+            self.data = _to_array(data, dtype)
         self._node = None
         self.grad = None
         self.name = name
@@ -287,7 +290,7 @@ class Tensor:
         if dtype == self.data.dtype:
             return self
         if dtype.kind != "f":
-            return _make(self.data.astype(dtype), None)
+            return ops.array(self, dtype)  # a constant: no gradient reaches integers or booleans
         return ops.astype(self, dtype)
 
     def float(self) -> Tensor:

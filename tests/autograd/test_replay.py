@@ -489,3 +489,20 @@ def test_switching_a_module_to_eval_records_again():
     for _ in range(2):
         step(x)
     assert step.replays == 2
+
+
+def test_a_tensor_made_from_an_argument_inside_the_step_follows_the_argument():
+    """Tensor(ndarray) copies the data; while a step records, the copy is on the tape, so a replay copies anew."""
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def step_fn(x):
+        loss = (w * Tensor(x) * Tensor(x).astype(np.int64).astype(np.float64)).sum()
+        loss.backward()
+        return loss
+
+    step = ag.compile_step(step_fn, strict=True)
+    for value in (1.0, 2.0, 3.0, 4.0):
+        w.grad = None
+        assert step(np.full(3, value)).data == 3 * value * value
+        assert np.array_equal(w.grad.data, np.full(3, value * value))
+    assert step.replays == 2
