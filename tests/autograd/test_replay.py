@@ -47,28 +47,6 @@ def _step_of(spec, attrs, weight):
     return step
 
 
-@by_name(DIFFERENTIABLE)
-@settings(max_examples=8, deadline=None)
-@given(data=st.data())
-def test_every_primitive_replays_bit_identically(spec, data):
-    """Two recordings with different inputs agree (no value leaks into the tape), and the replay equals eager."""
-    shapes_, attrs = data.draw(spec.cases, label="shapes, attributes")
-    calls = [draw_inputs(data, spec, shapes_) for _ in range(3)]
-    probe = spec.call(*_copies(calls[0]), **attrs)
-    weight = np.random.default_rng(0).standard_normal(probe.shape)
-    step = ag.compile_step(_step_of(spec, attrs, weight), strict=True)
-    for xs in calls[:2]:
-        step(*xs)
-    eager_inputs = _copies(calls[2])
-    eager_out = _step_of(spec, attrs, weight)(*eager_inputs)
-    out = step(*calls[2])
-    assert step.replays == 1
-    assert out.grad_fn is None
-    assert _equal(out.data, eager_out.data)
-    for replayed, eager in zip(_grads(calls[2]), _grads(eager_inputs)):
-        assert _equal(replayed, eager)
-
-
 def _penalty_step_of(spec, attrs, weight):
     def step(*xs):
         out = (spec.call(*xs, **attrs) * weight).sum()
@@ -80,25 +58,38 @@ def _penalty_step_of(spec, attrs, weight):
     return step
 
 
+def _assert_replays_like_eager(make_step, spec, data) -> None:
+    """Record on two draws, replay on a third: the result and every input's gradient equal eager mode's."""
+    shapes_, attrs = data.draw(spec.cases, label="shapes, attributes")
+    calls = [draw_inputs(data, spec, shapes_) for _ in range(3)]
+    weight = np.random.default_rng(0).standard_normal(spec.call(*_copies(calls[0]), **attrs).shape)
+    step = ag.compile_step(make_step(spec, attrs, weight), strict=True)
+    for xs in calls[:2]:
+        step(*xs)
+    eager_inputs = _copies(calls[2])
+    expected = make_step(spec, attrs, weight)(*eager_inputs)
+    got = step(*calls[2])
+    assert step.replays == 1
+    assert got.grad_fn is None
+    assert _equal(got.data, expected.data)
+    for replayed, eager in zip(_grads(calls[2]), _grads(eager_inputs)):
+        assert _equal(replayed, eager)
+
+
+@by_name(DIFFERENTIABLE)
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_every_primitive_replays_bit_identically(spec, data):
+    """Two recordings with different inputs agree (no value leaks into the tape), and the replay equals eager."""
+    _assert_replays_like_eager(_step_of, spec, data)
+
+
 @by_name(SECOND_ORDER)
 @settings(max_examples=5, deadline=None)
 @given(data=st.data())
 def test_double_backward_replays_bit_identically(spec, data):
     """A gradient penalty (grad with create_graph, then backward through it) replays: second-order rules too."""
-    shapes_, attrs = data.draw(spec.cases, label="shapes, attributes")
-    calls = [draw_inputs(data, spec, shapes_) for _ in range(3)]
-    weight = np.random.default_rng(1).standard_normal(spec.call(*_copies(calls[0]), **attrs).shape)
-    make = functools.partial(_penalty_step_of, spec, attrs, weight)
-    step = ag.compile_step(make(), strict=True)
-    for xs in calls[:2]:
-        step(*xs)
-    eager_inputs = _copies(calls[2])
-    expected = make()(*eager_inputs)
-    got = step(*calls[2])
-    assert step.replays == 1
-    assert _equal(got.data, expected.data)
-    for replayed, eager in zip(_grads(calls[2]), _grads(eager_inputs)):
-        assert _equal(replayed, eager)
+    _assert_replays_like_eager(_penalty_step_of, spec, data)
 
 
 # ───────────── random graphs ─────────────
