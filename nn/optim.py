@@ -460,6 +460,7 @@ class Adam(Optimizer):
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize
         )
         super().__init__(params, defaults)
+        self._scratch: dict[tuple, np.ndarray] = {}
 
     def _update(self, param: np.ndarray, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -481,22 +482,37 @@ class Adam(Optimizer):
                 grad = grad + weight_decay * param
         # Hyper-parameters as cached 0-d arrays of the parameter's dtype: the same float32 arithmetic
         # as Python floats, without NumPy converting a Python scalar on each of these calls.
+        # Every intermediate goes to one scratch array (the same products and sums as the
+        # expressions in the docstring, so the same bits): no temporaries allocated per step.
         dtype = param.dtype
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        scratch = self._scratch_like(param)
         exp_avg *= scalar_operand(beta1, dtype)
-        exp_avg += scalar_operand(1.0 - beta1, dtype) * grad
+        exp_avg += np.multiply(grad, scalar_operand(1.0 - beta1, dtype), out=scratch)
         exp_avg_sq *= scalar_operand(beta2, dtype)
-        exp_avg_sq += scalar_operand(1.0 - beta2, dtype) * (grad * grad)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= scalar_operand(1.0 - beta2, dtype)
+        exp_avg_sq += scratch
         if group["amsgrad"]:
             second = np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
         else:
             second = exp_avg_sq
         bias_correction1 = 1.0 - beta1**step
         bias_correction2 = 1.0 - beta2**step
-        denom = np.sqrt(second)
+        denom = np.sqrt(second, out=scratch)
         denom /= scalar_operand(math.sqrt(bias_correction2), dtype)
         denom += scalar_operand(eps, dtype)
-        param -= scalar_operand(lr / bias_correction1, dtype) * (exp_avg / denom)
+        np.divide(exp_avg, denom, out=scratch)
+        scratch *= scalar_operand(lr / bias_correction1, dtype)
+        param -= scratch
+
+    def _scratch_like(self, param: np.ndarray) -> np.ndarray:
+        """A work array of ``param``'s shape and dtype, shared by the parameters that have them (not state)."""
+        key = (param.shape, param.dtype)
+        scratch = self._scratch.get(key)
+        if scratch is None:
+            scratch = self._scratch[key] = np.empty(param.shape, param.dtype)
+        return scratch
 
 
 class AdamW(Adam):
