@@ -532,3 +532,13 @@ def test_a_leaf_gradient_keeps_the_leaf_dtype_when_numpy_promotes_the_forward():
     y.sum().backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad.data, [1.0, 2.0])
+
+
+def test_grad_with_no_path_to_any_input_gives_none_when_unused_is_allowed():
+    """No output reaches the inputs: allow_unused gives None (it used to fail unpacking an empty root list)."""
+    x = Tensor(np.ones(2), requires_grad=True)
+    w = Tensor(np.ones(2), requires_grad=True)
+    z = (w * 3.0).sum()
+    assert autograd.grad(z, [x], allow_unused=True) == (None,)
+    with pytest.raises(RuntimeError, match="was not used"):
+        autograd.grad((w * 3.0).sum(), [x])
