@@ -232,7 +232,7 @@ class TorchGPT(Impl):
 WORKLOAD = Workload(
     key="W5",
     title="MiniGPT training step",
-    target=1.2,
+    target=1.1,  # issue 12: against the NumPy floor (round 1 asked 1.2 against the old baseline)
     replay_target=0.95,
     sizes={
         "full": dict(vocab=65, T=64, batch=16, d=128, n_head=4, d_ff=512, n_layer=2, lr=1e-3),
