@@ -76,6 +76,7 @@ class CompiledStep:
         self.strict = strict
         self._plans: dict[tuple, _Plan] = {}
         self.replays = 0  # how many calls so far were replays (the others ran eagerly)
+        self._warned_unhashable = False
         functools.update_wrapper(self, fn)
 
     def reset(self) -> None:
@@ -105,8 +106,14 @@ class CompiledStep:
             # A parameter was rebound, a module switched mode, a value read when recording differs now, or
             # the forward failed (bad input: eager mode says why): record afresh.
             plan = self._plans[key] = _Plan()
-        if key is None or state.checks_anomalies or state.tracer is not None:
-            return self.fn(*args)  # an unhashable argument, anomaly detection or a nested step: plain eager
+        if key is None:
+            if not self._warned_unhashable:
+                self._warned_unhashable = True
+                kinds = ", ".join(sorted({type(a).__name__ for a in args if not _keyable(a)}))
+                self._give_up(f"an argument ({kinds}) is neither an array, a Tensor nor hashable; pass those")
+            return self.fn(*args)
+        if state.checks_anomalies or state.tracer is not None:
+            return self.fn(*args)  # anomaly detection (it checks every op) or a step inside a recorded step
         if plan is None:
             if len(self._plans) >= _MAX_SIGNATURES:
                 self._give_up(f"more than {_MAX_SIGNATURES} different argument signatures")
@@ -191,6 +198,17 @@ def _still_valid(plan: _Plan) -> bool:
     for owner, training in plan.modes:
         if owner.training is not training:
             return False
+    return True
+
+
+def _keyable(value: Any) -> bool:
+    """Whether an argument can be part of a signature: an array, a Tensor or a hashable value."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        return True
+    try:
+        hash(value)
+    except TypeError:
+        return False
     return True
 
 

@@ -497,3 +497,12 @@ def test_a_tensor_made_from_an_argument_inside_the_step_follows_the_argument():
         assert step(np.full(3, value)).data == 3 * value * value
         assert np.array_equal(w.grad.data, np.full(3, value * value))
     assert step.replays == 2
+
+
+def test_an_argument_that_cannot_be_part_of_a_signature_is_named():
+    w = Tensor(np.ones(2), requires_grad=True)
+    _refusal(lambda xs: (w * xs[0]).sum(), [np.ones(2)], match=r"argument \(list\)", calls=1)
+    step = ag.compile_step(lambda xs: (w * xs[0]).sum())
+    with pytest.warns(ag.ReplayWarning, match="list"):
+        assert step([np.ones(2)]).data == 2.0
+    assert step([np.full(2, 2.0)]).data == 4.0  # still right, eagerly, without a second warning
