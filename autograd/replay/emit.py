@@ -69,15 +69,47 @@ class Emitter:
         self.moved[slot] = self._buffer(reused)
 
     def _specialized(self, name: str, forward: Callable, specs: tuple) -> tuple[Callable, tuple]:
-        """A cheaper call with the same result: ``x * c`` as ``np.multiply(x, c)`` with c's 0-d operand resolved."""
+        """A cheaper call with the same result, where the recorded arguments allow one.
+
+        ``x * c`` becomes ``np.multiply(x, c)`` with c's 0-d operand resolved; ``x.sum(axis,
+        keepdims)`` becomes ``np.add.reduce`` (what the method calls); the weight gradient of
+        a 2-D ``linear`` becomes ``g.T @ x``. Each is the primitive's own NumPy call, without the
+        Python function around it.
+        """
+        if forward is not REGISTRY[name].forward:
+            return forward, specs
+        layout = self.recording.layout
         ufunc = _SCALAR_UFUNCS.get(name)
-        if ufunc is None or forward is not REGISTRY[name].forward or len(specs) != 2:
-            return forward, specs
-        (kind, x), (c_kind, c) = specs
-        if c_kind != "const" or kind != "slot":
-            return forward, specs
-        dtype = self.recording.layout[x][1]
-        return ufunc, (specs[0], ("const", scalar_operand(c, dtype)))
+        if ufunc is not None and len(specs) == 2 and specs[0][0] == "slot" and specs[1][0] == "const":
+            return ufunc, (specs[0], ("const", scalar_operand(specs[1][1], layout[specs[0][1]][1])))
+        if name == "sum" and len(specs) == 3 and specs[0][0] == "slot":
+            x, axis, keepdims = specs
+            return _ADD_REDUCE, (x, axis, ("const", None), ("const", None), keepdims)
+        if name == "linear_weight_grad" and all(k == "slot" and len(layout[v][0]) == 2 for k, v in specs):
+            return np.matmul, (("T", specs[0]), specs[1])
+        return forward, specs
+
+    def _linear(self, specs: tuple, position: int, slot: int, lines: list) -> bool:
+        """``x @ weight.T (+ bias)`` with a weight from outside the step: the transposed view made once, here."""
+        if len(specs) != 1 or specs[0][0] != "list":
+            return False
+        parts = specs[0][1]  # linear's forward takes one list: [x, weight] or [x, weight, bias]
+        if len(parts) not in (2, 3) or parts[1][0] != "const":
+            return False
+        weight = parts[1][1]
+        if weight.__class__ is not np.ndarray or weight.ndim != 2:
+            return False
+        matmul = self.constant(np.matmul)
+        x = self.expression(parts[0])
+        bias = self.expression(parts[2]) if len(parts) == 3 else None
+        target = self._var(slot)  # before the inputs' names are freed: the bias is read by the second call
+        freed = [v for v in self._release(specs, position) if v != target]
+        lines.append(f"    {target} = {matmul}({x}, {self.constant(weight.T)})  # linear")
+        if bias is not None:
+            lines.append(f"    {self.constant(np.add)}({target}, {bias}, {target})")
+        if freed:
+            lines.append(f"    del {', '.join(freed)}")
+        return True
 
     def _overwritable(self, forward: Any, specs: tuple, position: int, out_slot: int) -> int | None:
         """An input slot of an elementwise ufunc call whose memory may take the result (dead, unshared, same layout)."""
@@ -169,6 +201,8 @@ class Emitter:
         if kind == "view":
             slot, shape, dtype, strides, offset = value
             return f"_view({self.var_of[slot]}, {shape!r}, {self.constant(dtype)}, {strides!r}, {offset})"
+        if kind == "T":
+            return f"{self.expression(value)}.T"
         items = ", ".join(self.expression(s) for s in value)
         return f"[{items}]" if kind == "list" else f"({items}{',' if len(value) == 1 else ''})"
 
@@ -194,12 +228,13 @@ class Emitter:
         for position, entry in enumerate(rec.entries):
             if entry[0] == "call":
                 _, name, forward, specs, made_array = entry
+                template = _TEMPLATES.get(name)
                 if (
-                    name == "tanh_backward"
+                    template is not None
                     and not made_array
                     and forward is REGISTRY[name].forward
                     and slot in self.last_use
-                    and self._tanh_backward(specs, position, slot, lines)
+                    and getattr(self, template)(specs, position, slot, lines)
                 ):
                     slot += 1
                     continue
@@ -280,6 +315,9 @@ def _c_ordered(shape: tuple, strides: tuple) -> bool:
 
 
 _SCALAR_UFUNCS = {"mul_scalar": np.multiply, "add_scalar": np.add}
+_ADD_REDUCE = np.add.reduce  # one object (each attribute read makes a new bound method)
+# Primitives written as a few NumPy calls by an `Emitter` method of this name (which may decline).
+_TEMPLATES = {"tanh_backward": "_tanh_backward", "linear": "_linear"}
 
 
 def _view(base: np.ndarray, shape: tuple, dtype: np.dtype, strides: tuple, offset: int) -> np.ndarray:

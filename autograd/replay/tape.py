@@ -283,6 +283,8 @@ def slots(specs: tuple) -> list[int]:
             found.append(value)
         elif kind == "view":
             found.append(value[0])
+        elif kind == "T":  # the transpose of a spec (written by the emitter's specializations)
+            found.extend(slots((value,)))
         elif kind in ("list", "tuple", "tensor"):
             found.extend(slots(value if kind != "tensor" else (value,)))
         elif kind == "dict":
