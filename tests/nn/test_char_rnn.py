@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from example_loader import load_example
 
 import autograd as ag
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "char_rnn.py"
-_spec = importlib.util.spec_from_file_location("char_rnn_example", EXAMPLE)
-char_rnn = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = char_rnn  # dataclasses look their module up while the file runs
-_spec.loader.exec_module(char_rnn)
+char_rnn = load_example("char_rnn")
 
 
 @pytest.mark.parametrize("cell, bound", [("gru", 2.0), ("lstm", 2.1)])

@@ -10,21 +10,17 @@ weight-decay groups; the explicit attention path (registered ``tril`` mask,
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import load_example
 
 import autograd as ag
 import nn
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("nanogpt_example", ROOT / "examples" / "nanogpt.py")
-nanogpt = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = nanogpt  # dataclasses look their module up while the file runs
-_spec.loader.exec_module(nanogpt)
+nanogpt = load_example("nanogpt")
 
 SMALL = nanogpt.GPTConfig(block_size=8, vocab_size=11, n_layer=2, n_head=2, n_embd=8, dropout=0.0, bias=True)
 

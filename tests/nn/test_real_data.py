@@ -11,33 +11,15 @@ sequence models.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
+from example_loader import load_example
 
 from nn.datasets import diabetes_split, load_text
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SKLEARN_REASON = "the real data sets need scikit-learn: pip install 'gradwire[datasets]'"
-
-
-def load_example(name: str) -> ModuleType:
-    """Import ``examples/<name>.py`` with the examples folder on sys.path (it imports its neighbours, as the demo)."""
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        spec = importlib.util.spec_from_file_location(f"{name}_example", EXAMPLES / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    return module
-
 
 real_data = load_example("real_data")
 

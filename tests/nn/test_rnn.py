@@ -7,13 +7,11 @@ states and every parameter are compared in float64 (to 1e-10; they agree to abou
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from example_loader import load_example
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the recurrent layers (gradwire[oracle])")
 
@@ -21,7 +19,6 @@ import autograd as ag  # noqa: E402
 import nn  # noqa: E402
 from autograd import ShapeError  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 TOL = 1e-10
 
 LAYERS = {  # kind -> (ours, PyTorch's, extra constructor arguments)
@@ -399,18 +396,14 @@ def test_cell_errors():
 # ───────────── the gradient-clipping example ─────────────
 
 
-def load_example():
-    spec = importlib.util.spec_from_file_location("rnn_clipping_example", ROOT / "examples" / "rnn_clipping.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
+def load_clipping_example():
+    return load_example("rnn_clipping")
 
 
 def test_clipping_example_tames_exploding_gradients(capsys):
     # Seed 0, lr 0.03: a cliff at step 4 (gradient norm ~100 against ~5 before it). Without clipping
     # SGD jumps off it and the loss stays near 1 (predicting 0); clipped, the same run learns the task.
-    example = load_example()
+    example = load_clipping_example()
     max_norm, bound = 1.0, 50.0
     with np.errstate(all="ignore"):
         runs = example.main(steps=60, max_norm=max_norm, report_every=20)
